@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Tiny string helpers shared by the parsers and daemons. Pure functions, no allocation unless
+ * the name says so.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pve/macro.h"
+
+/* If s starts with prefix, return the rest of s, else NULL. */
+const char *startswith(const char *s, const char *prefix) _pure_;
+/* If s ends with suffix, return a pointer to the suffix inside s, else NULL. */
+const char *endswith(const char *s, const char *suffix) _pure_;
+/* Skip leading blanks (space, tab). */
+const char *skip_blanks(const char *s) _pure_;
+/* Length of s[0..len) without trailing blanks (space, tab, \r). */
+size_t rstrip_len(const char *s, size_t len) _pure_;
+/* true if s[0..len) contains a NUL byte. */
+bool memhasnul(const void *s, size_t len) _pure_;
+/* Parse a whole decimal unsigned number into *ret; -EINVAL or -ERANGE on failure. */
+int safe_atou64(const char *s, unsigned long long *ret);
+int safe_atou32(const char *s, unsigned *ret);
+int safe_atoi64(const char *s, long long *ret);

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* String helpers: prefix/suffix tests, blank stripping, strict number parsing. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pve/string-util.h"
+
+const char *startswith(const char *s, const char *prefix) {
+    size_t l = strlen(prefix);
+    return strncmp(s, prefix, l) == 0 ? s + l : NULL;
+}
+
+const char *endswith(const char *s, const char *suffix) {
+    size_t sl = strlen(s), xl = strlen(suffix);
+    if (xl > sl)
+        return NULL;
+    return memcmp(s + sl - xl, suffix, xl) == 0 ? s + sl - xl : NULL;
+}
+
+const char *skip_blanks(const char *s) {
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+size_t rstrip_len(const char *s, size_t len) {
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+        len--;
+    return len;
+}
+
+bool memhasnul(const void *s, size_t len) {
+    return memchr(s, 0, len) != NULL;
+}
+
+int safe_atou64(const char *s, unsigned long long *ret) {
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE)
+        return -ERANGE;
+    if (*end != '\0')
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+int safe_atou32(const char *s, unsigned *ret) {
+    unsigned long long v;
+    int r = safe_atou64(s, &v);
+    if (r < 0)
+        return r;
+    if (v > UINT_MAX)
+        return -ERANGE;
+    *ret = (unsigned) v;
+    return 0;
+}
+
+int safe_atoi64(const char *s, long long *ret) {
+    char *end;
+    if (!s || !*s || (*s != '-' && (*s < '0' || *s > '9')))
+        return -EINVAL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno == ERANGE)
+        return -ERANGE;
+    if (*end != '\0')
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}

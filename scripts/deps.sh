@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
+# Installs the Debian 12 packages the project needs, skipping the ones already present.
+# Usage: scripts/deps.sh build|test|node
+set -euo pipefail
+
+build_pkgs=(
+    gcc meson ninja-build pkg-config
+    libsystemd-dev libjansson-dev libssl-dev libcmocka-dev
+    libfuse3-dev fuse3 libsqlite3-dev sqlite3 libqb-dev
+    libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev
+)
+test_pkgs=(python3 procps iproute2 util-linux psmisc curl)
+node_pkgs=(fuse3 sqlite3 iproute2 procps util-linux)
+
+case "${1:-build}" in
+build) want=("${build_pkgs[@]}") ;;
+test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+node) want=("${build_pkgs[@]}" "${node_pkgs[@]}") ;;
+*) echo "usage: $0 build|test|node" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
