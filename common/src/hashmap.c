@@ -107,12 +107,17 @@ static int resize(Hashmap *h, size_t cap) {
     return 0;
 }
 
+int hashmap_reserve(Hashmap *h, size_t n) {
+    size_t cap = h->cap ? h->cap : 8;
+    while ((h->n + n) * 4 > cap * 3)
+        cap *= 2;
+    return cap == h->cap ? 0 : resize(h, cap);
+}
+
 int hashmap_put(Hashmap *h, const void *key, void *value) {
-    if ((h->n + 1) * 4 > h->cap * 3) {
-        int r = resize(h, h->cap ? h->cap * 2 : 8);
-        if (r < 0)
-            return r;
-    }
+    int r = hashmap_reserve(h, 1);
+    if (r < 0)
+        return r;
     uint64_t hash = h->ops->hash(key);
     bool found;
     size_t s = find_slot(h, key, hash, &found);

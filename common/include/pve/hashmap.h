@@ -31,6 +31,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Hashmap *, hashmap_free);
 
 /* Insert or replace; returns 0, or -ENOMEM (map unchanged). */
 int hashmap_put(Hashmap *h, const void *key, void *value);
+/* Make room for n more entries, so the next n puts of new keys cannot fail. */
+int hashmap_reserve(Hashmap *h, size_t n);
 void *hashmap_get(const Hashmap *h, const void *key);
 /* Remove and return the value (NULL if absent). */
 void *hashmap_remove(Hashmap *h, const void *key);

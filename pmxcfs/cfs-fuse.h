@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * cfs-fuse: /etc/pve as a low-level FUSE file system over memdb, plus the root-level plug
+ * entries (symlinks and generated dot-files). Owns inode mapping (FUSE ino = memdb inode + 1,
+ * plugs in a reserved range), mode/ownership computation, the chmod/chown/link rules and
+ * kernel cache invalidation. Mutations go through a CfsWriteOps table so the cluster layer can
+ * route them through corosync later; local mode calls memdb directly.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "memdb.h"
+
+/* A generated file at the root (.version, .members, ...). */
+typedef struct CfsPlugFile {
+    const char *name;
+    mode_t mode; /* permission bits, e.g. 0440 */
+    /* Produce the current content (malloc'd). */
+    int (*generate)(void *userdata, char **ret, size_t *ret_len);
+    /* Accept a write at offset (NULL: writes fail with EIO). */
+    int (*write)(void *userdata, const char *data, size_t len, uint64_t offset);
+    void *userdata;
+} CfsPlugFile;
+
+typedef struct CfsFuseConfig {
+    Memdb *memdb;
+    const char *nodename;
+    gid_t www_gid;
+    const CfsPlugFile *plugs;
+    size_t n_plugs;
+    /* Quorum: writes get EACCES and modes lose their write bits without it. NULL = quorate. */
+    bool (*quorate)(void *userdata);
+    void *userdata;
+    double cache_timeout; /* kernel entry/attr cache, seconds */
+    /* Writer id stamped on local operations (0 in local mode). */
+    uint32_t writer;
+} CfsFuseConfig;
+
+typedef struct CfsFuse CfsFuse;
+
+/* Mount at mountpoint (must exist); extra_opts may add e.g. "debug". */
+int cfs_fuse_new(const CfsFuseConfig *config, const char *mountpoint, CfsFuse **ret);
+/* Run the multi-threaded loop until unmount or a signal; returns 0 or negative errno. */
+int cfs_fuse_loop(CfsFuse *f);
+/* libfuse's handlers: SIGHUP, SIGINT and SIGTERM end the loop; SIGPIPE is ignored. */
+int cfs_fuse_install_signal_handlers(CfsFuse *f);
+void cfs_fuse_remove_signal_handlers(CfsFuse *f);
+/* Ask the loop to exit (async-signal-safe enough: sets a flag and unmounts lazily). */
+void cfs_fuse_exit(CfsFuse *f);
+CfsFuse *cfs_fuse_free(CfsFuse *f);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CfsFuse *, cfs_fuse_free);
+
+/* Drop the kernel's cached view of a path (changes that did not come through this mount). */
+void cfs_fuse_invalidate_path(CfsFuse *f, const char *path);
+/* Drop every cached attribute (e.g. after a quorum change altered all modes). */
+void cfs_fuse_invalidate_all(CfsFuse *f);
+
+/* Mode bits pmxcfs shows for an entry (pure; exported for tests). */
+mode_t cfs_fuse_mode(uint8_t type, bool private_path, bool quorate);

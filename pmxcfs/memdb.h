@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * memdb: the in-RAM tree behind /etc/pve and the rules of its namespace.
+ *
+ * Every mutation is one operation with a (writer, mtime) stamp, so the same call serves the
+ * local FUSE path and, later, operations delivered in total order by the cluster. An operation
+ * bumps the global version once; a new entry gets inode = version. The new rows are committed
+ * to the database *before* RAM changes, so a failed transaction leaves RAM untouched and the
+ * call returns -EIO: RAM and disk never diverge.
+ *
+ * Paths are relative to the mount point, without leading slash ("" is the root). All public
+ * functions lock the memdb mutex themselves; callbacks run with it held.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pve/hashmap.h"
+#include "pve/macro.h"
+
+typedef struct Database Database;
+
+#define MEMDB_TYPE_DIR 4
+#define MEMDB_TYPE_REG 8
+
+typedef struct MemdbEntry MemdbEntry;
+struct MemdbEntry {
+    uint64_t inode;
+    uint64_t parent;
+    uint64_t version;
+    uint32_t writer;
+    uint32_t mtime;
+    uint32_t size;
+    uint8_t type;
+    char *name;
+    char *data;         /* REG: size bytes, NULL when empty */
+    Hashmap *children;  /* DIR: name -> MemdbEntry (key is child->name) */
+};
+
+/* A copy of an entry's metadata, safe to use after the mutex is released. */
+typedef struct MemdbStat {
+    uint64_t inode;
+    uint64_t parent;
+    uint64_t version;
+    uint32_t writer;
+    uint32_t mtime;
+    uint32_t size;
+    uint8_t type;
+    bool private_path; /* priv/ or nodes/<node>/priv/ or below */
+} MemdbStat;
+
+typedef struct MemdbDirent {
+    uint64_t inode;
+    uint8_t type;
+    char *name;
+} MemdbDirent;
+
+typedef enum MemdbGuestType {
+    MEMDB_GUEST_QEMU,
+    MEMDB_GUEST_LXC,
+    MEMDB_GUEST_OPENVZ,
+    _MEMDB_GUEST_MAX,
+} MemdbGuestType;
+
+const char *memdb_guest_type_to_string(MemdbGuestType t);
+
+typedef struct MemdbVm {
+    uint32_t vmid;
+    MemdbGuestType type;
+    uint32_t version;
+    char node[256];
+} MemdbVm;
+
+typedef struct MemdbLimits {
+    uint64_t max_file_size;  /* bytes per file (EFBIG) */
+    uint64_t max_total_size; /* bytes of all files (ENOSPC) */
+    uint64_t max_inodes;     /* entries (ENOSPC) */
+    uint32_t lock_timeout;   /* seconds before a lock may be broken */
+} MemdbLimits;
+
+/* Called (mutex held) after every successful change of a path, for caches and counters. */
+typedef void (*MemdbChangeFn)(void *userdata, const char *path);
+
+typedef struct Memdb {
+    pthread_mutex_t mutex;
+    MemdbEntry *root;       /* inode 0; holds the global version, writer and mtime */
+    Hashmap *inodes;        /* inode -> MemdbEntry */
+    Database *db;           /* may be NULL (pure RAM, tests) */
+    MemdbLimits limits;
+    uint64_t total_size;
+    Hashmap *vms;           /* vmid -> MemdbVm */
+    uint32_t vmlist_version;
+    uint32_t vm_counter;
+    Hashmap *locks;         /* lock path -> MemdbLock */
+    bool errors;            /* set when the database failed in a way RAM cannot undo */
+    MemdbChangeFn on_change;
+    void *on_change_userdata;
+    uint64_t (*now)(void);  /* monotonic seconds, replaceable for tests */
+} Memdb;
+
+/* Open the tree from a database file (created when missing); db_path NULL = RAM only. */
+int memdb_open(const char *db_path, const MemdbLimits *limits, Memdb **ret);
+/* After a failed memdb_open() in this thread: what was wrong with the database and where. */
+int memdb_open_error(const char **ret_msg, uint64_t *ret_inode);
+Memdb *memdb_close(Memdb *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Memdb *, memdb_close);
+MemdbLimits memdb_default_limits(void);
+
+void memdb_set_change_callback(Memdb *m, MemdbChangeFn fn, void *userdata);
+
+/* Mutations: 0 or negative errno. writer = originating nodeid (0 locally), mtime = its clock. */
+int memdb_create(Memdb *m, const char *path, uint32_t writer, uint32_t mtime);
+int memdb_mkdir(Memdb *m, const char *path, uint32_t writer, uint32_t mtime);
+/* Write len bytes at offset; with truncate the file is cut at offset+len first. Returns len. */
+int memdb_write(
+    Memdb *m,
+    const char *path,
+    uint64_t offset,
+    const void *data,
+    size_t len,
+    bool truncate,
+    uint32_t writer,
+    uint32_t mtime
+);
+int memdb_truncate(Memdb *m, const char *path, uint64_t size, uint32_t writer, uint32_t mtime);
+/* unlink and rmdir (a directory must be empty). */
+int memdb_delete(Memdb *m, const char *path, uint32_t writer, uint32_t mtime);
+int memdb_rename(Memdb *m, const char *from, const char *to, uint32_t writer, uint32_t mtime);
+/* utime: lock renewal / break semantics for priv/lock/<name>, plain mtime change otherwise. */
+int memdb_mtime(Memdb *m, const char *path, uint32_t new_mtime, uint32_t writer, uint32_t mtime);
+
+/* Reads. */
+int memdb_stat(Memdb *m, const char *path, MemdbStat *ret);
+int memdb_stat_inode(Memdb *m, uint64_t inode, MemdbStat *ret);
+int memdb_lookup(Memdb *m, uint64_t parent, const char *name, MemdbStat *ret);
+/* Copy up to size bytes from offset into buf; returns bytes copied. */
+ssize_t memdb_read(Memdb *m, const char *path, uint64_t offset, void *buf, size_t size);
+ssize_t memdb_read_inode(Memdb *m, uint64_t inode, uint64_t offset, void *buf, size_t size);
+/* Whole file as a malloc'd NUL-terminated buffer. */
+int memdb_read_all(Memdb *m, const char *path, char **ret, size_t *ret_len);
+int memdb_readdir(Memdb *m, const char *path, MemdbDirent **ret, size_t *ret_n);
+int memdb_readdir_inode(Memdb *m, uint64_t inode, MemdbDirent **ret, size_t *ret_n);
+void memdb_dirents_free(MemdbDirent *d, size_t n);
+/* The path of an inode ("" for the root), malloc'd. */
+int memdb_inode_path(Memdb *m, uint64_t inode, char **ret);
+/* Global version / writer / mtime (the root's). */
+void memdb_root_info(Memdb *m, uint64_t *ret_version, uint32_t *ret_writer, uint32_t *ret_mtime);
+uint64_t memdb_total_size(Memdb *m);
+size_t memdb_entry_count(Memdb *m);
+
+/* VM list: snapshot under the mutex; caller frees *ret. */
+int memdb_vmlist(Memdb *m, MemdbVm **ret, size_t *ret_n, uint32_t *ret_version);
+
+/* Path classifiers (pure). */
+bool memdb_path_is_private(const char *path);
+bool memdb_path_is_lockdir(const char *path);
+/* "nodes/<node>/{qemu-server,lxc,openvz}/<vmid>.conf" -> vmid, node, type. */
+bool memdb_path_vm_config(const char *path, uint32_t *ret_vmid, char ret_node[256], MemdbGuestType *ret_type);
+
+/* Persist the __version__ row (done at close; the loader also repairs it after a crash). */
+int memdb_sync_version(Memdb *m);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * pmxcfs: one instance of the file system service, assembled from memdb (tree + database),
+ * cfs-fuse (the mount) and the status/IPC parts. main.c only parses options and daemonises;
+ * tests build an instance directly.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "pve/macro.h"
+
+typedef struct PmxcfsOptions {
+    bool debug;
+    bool foreground;
+    bool local;
+    const char *mountpoint;
+    const char *vardir;
+    const char *rundir;
+    const char *pidfile;
+    const char *nodename;
+    gid_t www_gid;
+    unsigned lock_timeout;
+    double cache_timeout;
+} PmxcfsOptions;
+
+typedef struct Pmxcfs Pmxcfs;
+
+/* Open the database and prepare the mount (nothing is served yet). */
+int pmxcfs_new(const PmxcfsOptions *o, Pmxcfs **ret);
+/* Mount and start the service threads. */
+int pmxcfs_start(Pmxcfs *p);
+/* Serve until SIGTERM/SIGINT/SIGHUP or unmount. */
+int pmxcfs_run(Pmxcfs *p);
+Pmxcfs *pmxcfs_free(Pmxcfs *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Pmxcfs *, pmxcfs_free);
