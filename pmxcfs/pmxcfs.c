@@ -12,21 +12,33 @@
 #include <string.h>
 
 #include "cfs-fuse.h"
+#include "ipc-server.h"
 #include "memdb.h"
 #include "pmxcfs.h"
 #include "pve/log.h"
 #include "pve/paths.h"
+#include "status.h"
 
 struct Pmxcfs {
     PmxcfsOptions o;
     Memdb *memdb;
+    CfsStatus *status;
     CfsFuse *fuse;
+    IpcServer *ipc;
 };
+
+static bool status_quorate(void *userdata) {
+    return cfs_status_quorate(userdata);
+}
 
 Pmxcfs *pmxcfs_free(Pmxcfs *p) {
     if (!p)
         return NULL;
+    p->ipc = ipc_server_stop(p->ipc);
     p->fuse = cfs_fuse_free(p->fuse); /* unmounts */
+    if (p->memdb)
+        memdb_set_change_callback(p->memdb, NULL, NULL);
+    p->status = cfs_status_free(p->status);
     p->memdb = memdb_close(p->memdb);
     free(p);
     return NULL;
@@ -63,6 +75,11 @@ int pmxcfs_new(const PmxcfsOptions *o, Pmxcfs **ret) {
                                         "not implemented yet; start with -l to force local mode.");
     if (has_corosync)
         log_notice("forcing local mode (although corosync.conf exists)");
+
+    r = cfs_status_new(p->memdb, o->nodename, &p->status);
+    if (r < 0)
+        return log_error_errno(r, "Failed to set up the status store: %m");
+    memdb_set_change_callback(p->memdb, cfs_status_file_changed, p->status);
     *ret = TAKE_PTR(p);
     return 0;
 }
@@ -79,12 +96,20 @@ int pmxcfs_start(Pmxcfs *p) {
         .nodename = p->o.nodename,
         .www_gid = p->o.www_gid,
         .cache_timeout = p->o.cache_timeout,
+        .quorate = status_quorate,
+        .userdata = p->status,
     };
+    cfg.plugs = cfs_status_plugs(p->status, &cfg.n_plugs);
     r = cfs_fuse_new(&cfg, p->o.mountpoint, &p->fuse);
     if (r < 0)
         return log_error_errno(r, "Failed to mount FUSE file system at '%s' (is /dev/fuse "
                                   "available?): %m",
                                p->o.mountpoint);
+
+    r = ipc_server_start(p->memdb, p->status, p->o.ipc_service ? p->o.ipc_service : PVE_CFS_IPC_SERVICE,
+                         p->o.www_gid, &p->ipc);
+    if (r < 0)
+        return log_error_errno(r, "Failed to start the IPC server: %m");
     return 0;
 }
 

@@ -20,6 +20,7 @@ typedef struct PmxcfsOptions {
     const char *rundir;
     const char *pidfile;
     const char *nodename;
+    const char *ipc_service; /* libqb IPC service name, NULL = "pve2" */
     gid_t www_gid;
     unsigned lock_timeout;
     double cache_timeout;
