@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* cfs-ipc: placeholder, being written. */
+#include "pve/cfs-ipc.h"
