@@ -7,19 +7,19 @@
  * Generated dot-files stay direct_io so they are regenerated on every open.
  */
 #define FUSE_USE_VERSION 312
+#include "cfs-fuse.h"
+
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fuse3/fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include <fuse3/fuse_lowlevel.h>
-
-#include "cfs-fuse.h"
 #include "pve/log.h"
 
 #define PLUG_INO_BASE (UINT64_C(1) << 62)
@@ -41,7 +41,7 @@ typedef struct DirHandle {
         fuse_ino_t ino;
         mode_t type;
         char *name;
-    } *e;
+    } * e;
 } DirHandle;
 
 typedef struct PlugHandle {
@@ -179,6 +179,13 @@ static uint32_t now32(void) {
     return (uint32_t) time(NULL);
 }
 
+/* Hand a mutation to the cluster layer, or apply it locally as writer 0. */
+static int submit(CfsFuse *f, const MemdbOp *op) {
+    if (f->cfg.submit)
+        return f->cfg.submit(f->cfg.userdata, op);
+    return memdb_apply(f->cfg.memdb, op, 0, now32());
+}
+
 static int check_writable(CfsFuse *f) {
     return quorate(f) ? 0 : -EACCES;
 }
@@ -241,11 +248,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 static void op_setattr(
-    fuse_req_t req,
-    fuse_ino_t ino,
-    struct stat *attr,
-    int to_set,
-    struct fuse_file_info *fi
+    fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi
 ) {
     (void) fi;
     CfsFuse *f = fs_of(req);
@@ -297,15 +300,21 @@ static void op_setattr(
                 r = -EINVAL;
                 goto fail;
             }
-            r = memdb_truncate(f->cfg.memdb, path, (uint64_t) attr->st_size, f->cfg.writer, now32());
+            r = submit(
+                f, &(MemdbOp
+                   ){.type = MEMDB_OP_WRITE,
+                     .path = path,
+                     .offset = (uint64_t) attr->st_size,
+                     .flags = MEMDB_OP_TRUNCATE}
+            );
             if (r < 0)
                 goto fail;
         }
         if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
             uint32_t t = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now32()
-                         : attr->st_mtim.tv_sec < 0       ? 0
-                                                          : (uint32_t) attr->st_mtim.tv_sec;
-            r = memdb_mtime(f->cfg.memdb, path, t, f->cfg.writer, now32());
+                         : attr->st_mtim.tv_sec < 0         ? 0
+                                                            : (uint32_t) attr->st_mtim.tv_sec;
+            r = submit(f, &(MemdbOp){.type = MEMDB_OP_MTIME, .path = path, .offset = t});
             if (r < 0)
                 goto fail;
         }
@@ -335,8 +344,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool
     }
     if ((r = check_writable(f)) < 0 || (r = child_path(f, parent, name, &path)) < 0)
         goto fail;
-    r = dir ? memdb_mkdir(f->cfg.memdb, path, f->cfg.writer, now32())
-            : memdb_create(f->cfg.memdb, path, f->cfg.writer, now32());
+    r = submit(f, &(MemdbOp){.type = dir ? MEMDB_OP_MKDIR : MEMDB_OP_CREATE, .path = path});
     if (r < 0)
         goto fail;
     op_lookup(req, parent, name);
@@ -351,11 +359,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 }
 
 static void op_create(
-    fuse_req_t req,
-    fuse_ino_t parent,
-    const char *name,
-    mode_t mode,
-    struct fuse_file_info *fi
+    fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi
 ) {
     (void) mode;
     CfsFuse *f = fs_of(req);
@@ -367,7 +371,7 @@ static void op_create(
         goto fail;
     }
     if ((r = check_writable(f)) < 0 || (r = child_path(f, parent, name, &path)) < 0 ||
-        (r = memdb_create(f->cfg.memdb, path, f->cfg.writer, now32())) < 0 ||
+        (r = submit(f, &(MemdbOp){.type = MEMDB_OP_CREATE, .path = path})) < 0 ||
         (r = memdb_stat(f->cfg.memdb, path, &ms)) < 0)
         goto fail;
     struct fuse_entry_param e = {0};
@@ -389,7 +393,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name) {
     if (parent == FUSE_ROOT_ID && plug_by_name(f, name) >= 0)
         r = -EACCES;
     else if ((r = check_writable(f)) >= 0 && (r = child_path(f, parent, name, &path)) >= 0)
-        r = memdb_delete(f->cfg.memdb, path, f->cfg.writer, now32());
+        r = submit(f, &(MemdbOp){.type = MEMDB_OP_DELETE, .path = path});
     fuse_reply_err(req, r < 0 ? -r : 0);
 }
 
@@ -431,7 +435,7 @@ static void op_rename(
             goto out;
         }
     }
-    r = memdb_rename(f->cfg.memdb, from, to, f->cfg.writer, now32());
+    r = submit(f, &(MemdbOp){.type = MEMDB_OP_RENAME, .path = from, .to = to});
 out:
     fuse_reply_err(req, r < 0 ? -r : 0);
 }
@@ -470,7 +474,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fuse_reply_open(req, fi);
 }
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+static void
+op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
     CfsFuse *f = fs_of(req);
     if (off < 0) {
         fuse_reply_err(req, EINVAL);
@@ -516,8 +521,16 @@ static void op_write(
         r = p && p->write ? p->write(p->userdata, buf, size, (uint64_t) off) : -EIO;
     } else {
         _cleanup_free_ char *path = NULL;
-        if ((r = check_writable(f)) >= 0 && (r = memdb_inode_path(f->cfg.memdb, ino - 1, &path)) >= 0)
-            r = memdb_write(f->cfg.memdb, path, (uint64_t) off, buf, size, false, f->cfg.writer, now32());
+        if ((r = check_writable(f)) >= 0 &&
+            (r = memdb_inode_path(f->cfg.memdb, ino - 1, &path)) >= 0)
+            r = submit(
+                f, &(MemdbOp
+                   ){.type = MEMDB_OP_WRITE,
+                     .path = path,
+                     .offset = (uint64_t) off,
+                     .data = buf,
+                     .size = size}
+            );
     }
     if (r < 0)
         fuse_reply_err(req, -r);
@@ -589,7 +602,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     }
     if ((r = memdb_readdir_inode(f->cfg.memdb, ino - 1, &list, &n)) < 0)
         goto fail;
-    if ((r = dir_add(d, &cap, ino, S_IFDIR, ".")) < 0 || (r = dir_add(d, &cap, 0, S_IFDIR, "..")) < 0)
+    if ((r = dir_add(d, &cap, ino, S_IFDIR, ".")) < 0 ||
+        (r = dir_add(d, &cap, 0, S_IFDIR, "..")) < 0)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         if (ino == FUSE_ROOT_ID && plug_by_name(f, list[i].name) >= 0)
@@ -601,7 +615,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     if (ino == FUSE_ROOT_ID)
         for (size_t i = 0; i < n_plug_inodes(f); i++) {
             const char *name = i < _LINK_MAX ? link_names[i] : f->cfg.plugs[i - _LINK_MAX].name;
-            if ((r = dir_add(d, &cap, PLUG_INO_BASE + i, i < _LINK_MAX ? S_IFLNK : S_IFREG, name)) < 0)
+            if ((r = dir_add(d, &cap, PLUG_INO_BASE + i, i < _LINK_MAX ? S_IFLNK : S_IFREG, name)) <
+                0)
                 goto fail;
         }
     memdb_dirents_free(list, n);
@@ -615,7 +630,8 @@ fail:
     fuse_reply_err(req, -r);
 }
 
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+static void
+op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
     (void) ino;
     DirHandle *d = (DirHandle *) (uintptr_t) fi->fh;
     _cleanup_free_ char *buf = malloc(size);
@@ -626,7 +642,8 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
     }
     for (size_t i = off < 0 ? 0 : (size_t) off; i < d->n; i++) {
         struct stat st = {.st_ino = d->e[i].ino, .st_mode = d->e[i].type};
-        size_t need = fuse_add_direntry(req, buf + used, size - used, d->e[i].name, &st, (off_t) (i + 1));
+        size_t need =
+            fuse_add_direntry(req, buf + used, size - used, d->e[i].name, &st, (off_t) (i + 1));
         if (need > size - used)
             break;
         used += need;
@@ -707,8 +724,9 @@ int cfs_fuse_new(const CfsFuseConfig *config, const char *mountpoint, CfsFuse **
             return -ENOMEM;
         }
 
-    char *argv[] = {(char *) "pmxcfs", (char *) "-o",
-                    (char *) "default_permissions,allow_other,fsname=pmxcfs,subtype=pmxcfs", NULL};
+    char *argv[] = {
+        (char *) "pmxcfs", (char *) "-o",
+        (char *) "default_permissions,allow_other,fsname=pmxcfs,subtype=pmxcfs", NULL};
     struct fuse_args args = FUSE_ARGS_INIT(3, argv);
     f->se = fuse_session_new(&args, &cfs_ops, sizeof cfs_ops, f);
     if (!f->se)

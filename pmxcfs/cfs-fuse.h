@@ -3,15 +3,16 @@
  * cfs-fuse: /etc/pve as a low-level FUSE file system over memdb, plus the root-level plug
  * entries (symlinks and generated dot-files). Owns inode mapping (FUSE ino = memdb inode + 1,
  * plugs in a reserved range), mode/ownership computation, the chmod/chown/link rules and
- * kernel cache invalidation. Mutations go through a CfsWriteOps table so the cluster layer can
- * route them through corosync later; local mode calls memdb directly.
+ * kernel cache invalidation. Mutations are MemdbOp messages handed to one submit hook so the
+ * cluster layer can route them through corosync; local mode applies them to memdb directly.
  */
 #pragma once
+
+#include <sys/types.h>
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "memdb.h"
 
@@ -36,8 +37,9 @@ typedef struct CfsFuseConfig {
     bool (*quorate)(void *userdata);
     void *userdata;
     double cache_timeout; /* kernel entry/attr cache, seconds */
-    /* Writer id stamped on local operations (0 in local mode). */
-    uint32_t writer;
+    /* Route a mutation: NULL = apply to memdb now as writer 0 (local mode). The cluster layer
+     * sets this to multicast the operation and return the result of its own delivery. */
+    int (*submit)(void *userdata, const MemdbOp *op);
 } CfsFuseConfig;
 
 typedef struct CfsFuse CfsFuse;

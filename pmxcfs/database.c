@@ -4,14 +4,13 @@
  * synchronous=NORMAL: a committed transaction survives a crash of the process (the WAL is
  * written before COMMIT returns), as upstream. Errors are returned, never logged here.
  */
+#include "database.h"
+
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <string.h>
-
 #include <sqlite3.h>
-
-#include "database.h"
+#include <string.h>
 
 struct Database {
     sqlite3 *sql;
@@ -25,15 +24,16 @@ struct Database {
 };
 
 /* Same columns, types and constraints as upstream's table. */
-static const char schema[] = "CREATE TABLE IF NOT EXISTS tree ("
-                             "inode INTEGER PRIMARY KEY NOT NULL, "
-                             "parent INTEGER NOT NULL CHECK(typeof(parent)=='integer'), "
-                             "version INTEGER NOT NULL CHECK(typeof(version)=='integer'), "
-                             "writer INTEGER NOT NULL CHECK(typeof(writer)=='integer'), "
-                             "mtime INTEGER NOT NULL CHECK(typeof(mtime)=='integer'), "
-                             "type INTEGER NOT NULL CHECK(typeof(type)=='integer'), "
-                             "name TEXT NOT NULL, "
-                             "data BLOB)";
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS tree ("
+    "inode INTEGER PRIMARY KEY NOT NULL, "
+    "parent INTEGER NOT NULL CHECK(typeof(parent)=='integer'), "
+    "version INTEGER NOT NULL CHECK(typeof(version)=='integer'), "
+    "writer INTEGER NOT NULL CHECK(typeof(writer)=='integer'), "
+    "mtime INTEGER NOT NULL CHECK(typeof(mtime)=='integer'), "
+    "type INTEGER NOT NULL CHECK(typeof(type)=='integer'), "
+    "name TEXT NOT NULL, "
+    "data BLOB)";
 
 static int sql_errno(int rc) {
     switch (rc & 0xff) {
@@ -125,15 +125,20 @@ int database_open(const char *path, Database **ret) {
         if (rc != SQLITE_OK)
             return sql_errno(rc) ?: -EIO;
     }
-    if ((r = prepare(db, "REPLACE INTO tree (inode, parent, version, writer, mtime, type, name, data) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                     &db->put)) < 0 ||
+    if ((r = prepare(
+             db,
+             "REPLACE INTO tree (inode, parent, version, writer, mtime, type, name, data) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             &db->put
+         )) < 0 ||
         (r = prepare(db, "DELETE FROM tree WHERE inode = ?1", &db->del)) < 0 ||
         (r = prepare(db, "BEGIN", &db->begin)) < 0 ||
         (r = prepare(db, "COMMIT", &db->commit)) < 0 ||
         (r = prepare(db, "ROLLBACK", &db->rollback)) < 0 ||
-        (r = prepare(db, "SELECT inode, parent, version, writer, mtime, type, name, data FROM tree",
-                     &db->load)) < 0)
+        (r = prepare(
+             db, "SELECT inode, parent, version, writer, mtime, type, name, data FROM tree",
+             &db->load
+         )) < 0)
         return r;
     *ret = TAKE_PTR(db);
     return 0;

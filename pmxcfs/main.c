@@ -3,12 +3,12 @@
  * pmxcfs: command line, start-up and teardown (specs/pmxcfs.md §7). Everything else lives in
  * the pmxcfs-internal library so tests link it.
  */
+#include <arpa/inet.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -18,10 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <systemd/sd-daemon.h>
 
 #include "cfs-fuse.h"
 #include "memdb.h"
@@ -31,21 +30,27 @@
 #include "pve/string-util.h"
 
 static void usage(void) {
-    printf("Usage:\n"
-           "  pmxcfs [OPTION...]\n\n"
-           "Options:\n"
-           "  -h, --help              Show help options\n"
-           "  -d, --debug             Turn on debug messages\n"
-           "  -f, --foreground        Do not daemonize server\n"
-           "  -l, --local             Force local mode (ignore corosync.conf, force quorum)\n\n"
-           "Test and recovery overrides (defaults are the upstream paths):\n"
-           "      --mountpoint=DIR    default " PVE_CFS_MOUNTPOINT "\n"
-           "      --vardir=DIR        default " PVE_CFS_VARLIBDIR "\n"
-           "      --rundir=DIR        default " PVE_CFS_RUNDIR "\n"
-           "      --pidfile=FILE      default " PVE_CFS_PIDFILE "\n"
-           "      --nodename=NAME     default: short hostname\n"
-           "      --lock-timeout=SEC  seconds before a lock may be broken (default 120)\n"
-           "      --cache-timeout=SEC kernel attribute cache (default 1)\n");
+    printf(
+        "Usage:\n"
+        "  pmxcfs [OPTION...]\n\n"
+        "Options:\n"
+        "  -h, --help              Show help options\n"
+        "  -d, --debug             Turn on debug messages\n"
+        "  -f, --foreground        Do not daemonize server\n"
+        "  -l, --local             Force local mode (ignore corosync.conf, force quorum)\n\n"
+        "Test and recovery overrides (defaults are the upstream paths):\n"
+        "      --mountpoint=DIR    default " PVE_CFS_MOUNTPOINT
+        "\n"
+        "      --vardir=DIR        default " PVE_CFS_VARLIBDIR
+        "\n"
+        "      --rundir=DIR        default " PVE_CFS_RUNDIR
+        "\n"
+        "      --pidfile=FILE      default " PVE_CFS_PIDFILE
+        "\n"
+        "      --nodename=NAME     default: short hostname\n"
+        "      --lock-timeout=SEC  seconds before a lock may be broken (default 120)\n"
+        "      --cache-timeout=SEC kernel attribute cache (default 1)\n"
+    );
 }
 
 static int parse_args(int argc, char *argv[], PmxcfsOptions *o) {
@@ -159,16 +164,20 @@ static int check_nodename(const PmxcfsOptions *o, char ret[256]) {
     }
     if (o->local) {
         /* Upstream refuses to start here; a standalone node does not need the address. */
-        log_warning("Node name '%s' does not resolve to a non-loopback IP address (check "
-                    "/etc/hosts or DNS); continuing because this is local mode, but a cluster "
-                    "will need it.",
-                    ret);
+        log_warning(
+            "Node name '%s' does not resolve to a non-loopback IP address (check "
+            "/etc/hosts or DNS); continuing because this is local mode, but a cluster "
+            "will need it.",
+            ret
+        );
         return 0;
     }
-    return log_error_errno(ENXIO,
-                           "Unable to resolve node name '%s' to a non-loopback IP address - "
-                           "missing entry in '/etc/hosts' or DNS?",
-                           ret);
+    return log_error_errno(
+        ENXIO,
+        "Unable to resolve node name '%s' to a non-loopback IP address - "
+        "missing entry in '/etc/hosts' or DNS?",
+        ret
+    );
 }
 
 static int mkdir_owned(const char *path, mode_t mode, gid_t gid) {
@@ -192,8 +201,12 @@ static int take_lock(const char *path) {
             log_info("Lock '%s' is held by another pmxcfs; waiting up to 10 s.", path);
         sleep(1);
     }
-    int r = log_error_errno(errno, "Unable to acquire pmxcfs lock '%s' - is another pmxcfs "
-                                   "running? %m", path);
+    int r = log_error_errno(
+        errno,
+        "Unable to acquire pmxcfs lock '%s' - is another pmxcfs "
+        "running? %m",
+        path
+    );
     close(fd);
     return r;
 }
@@ -285,9 +298,12 @@ static int run(int argc, char *argv[]) {
 
     struct group *g = getgrnam(PVE_CFS_WWW_GROUP);
     if (!g)
-        return log_error_errno(ENOENT, "Group '%s' does not exist; create it (e.g. install the "
-                                       "'passwd' defaults or run 'groupadd %s').",
-                               PVE_CFS_WWW_GROUP, PVE_CFS_WWW_GROUP);
+        return log_error_errno(
+            ENOENT,
+            "Group '%s' does not exist; create it (e.g. install the "
+            "'passwd' defaults or run 'groupadd %s').",
+            PVE_CFS_WWW_GROUP, PVE_CFS_WWW_GROUP
+        );
     o.www_gid = g->gr_gid;
 
     umask(027);

@@ -10,6 +10,8 @@
  * so loading takes max(__version__, all row versions) and recovers the exact version after a
  * crash while each save touches one row instead of two.
  */
+#include "memdb.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,7 +19,6 @@
 #include <time.h>
 
 #include "database.h"
-#include "memdb.h"
 #include "pve/paths.h"
 #include "pve/string-util.h"
 
@@ -111,10 +112,7 @@ static bool valid_node_name(const char *s) {
 }
 
 bool memdb_path_vm_config(
-    const char *path,
-    uint32_t *ret_vmid,
-    char ret_node[256],
-    MemdbGuestType *ret_type
+    const char *path, uint32_t *ret_vmid, char ret_node[256], MemdbGuestType *ret_type
 ) {
     char c[256], node[256], dir[256];
     if (path_depth(path) != 4 || !path_component(path, 0, c, sizeof c) || !streq(c, "nodes") ||
@@ -205,7 +203,8 @@ static int resolve(Memdb *m, const char *path, MemdbEntry **ret) {
 }
 
 /* Split into parent entry and the last component (pointing into path). */
-static int resolve_parent(Memdb *m, const char *path, MemdbEntry **ret_parent, const char **ret_name) {
+static int
+resolve_parent(Memdb *m, const char *path, MemdbEntry **ret_parent, const char **ret_name) {
     _cleanup_free_ char *dir = NULL;
     const char *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
@@ -415,8 +414,7 @@ static void changed(Memdb *m, const char *path) {
         m->on_change(m->on_change_userdata, path);
 }
 
-#define MEMDB_LOCKED(m)                                                                            \
-    __attribute__((cleanup(memdb_unlockp))) Memdb *_locked_ = memdb_lock(m)
+#define MEMDB_LOCKED(m) __attribute__((cleanup(memdb_unlockp))) Memdb *_locked_ = memdb_lock(m)
 
 static Memdb *memdb_lock(Memdb *m) {
     pthread_mutex_lock(&m->mutex);
@@ -739,6 +737,30 @@ int memdb_mtime(Memdb *m, const char *path, uint32_t new_mtime, uint32_t writer,
         lock_touch(m, path, e);
     changed(m, path);
     return 0;
+}
+
+int memdb_apply(Memdb *m, const MemdbOp *op, uint32_t writer, uint32_t mtime) {
+    if (!op->path)
+        return -EINVAL;
+    switch (op->type) {
+    case MEMDB_OP_WRITE:
+        if (op->flags & MEMDB_OP_TRUNCATE)
+            return memdb_truncate(m, op->path, op->offset, writer, mtime);
+        return memdb_write(m, op->path, op->offset, op->data, op->size, false, writer, mtime);
+    case MEMDB_OP_MKDIR:
+        return memdb_mkdir(m, op->path, writer, mtime);
+    case MEMDB_OP_DELETE:
+        return memdb_delete(m, op->path, writer, mtime);
+    case MEMDB_OP_RENAME:
+        return op->to ? memdb_rename(m, op->path, op->to, writer, mtime) : -EINVAL;
+    case MEMDB_OP_CREATE:
+        return memdb_create(m, op->path, writer, mtime);
+    case MEMDB_OP_MTIME:
+        if (op->offset > UINT32_MAX)
+            return -EINVAL;
+        return memdb_mtime(m, op->path, (uint32_t) op->offset, writer, mtime);
+    }
+    return -EINVAL;
 }
 
 /* ---- reads ------------------------------------------------------------------------------ */

@@ -13,10 +13,11 @@
  */
 #pragma once
 
+#include <sys/types.h>
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "pve/hashmap.h"
 #include "pve/macro.h"
@@ -36,8 +37,8 @@ struct MemdbEntry {
     uint32_t size;
     uint8_t type;
     char *name;
-    char *data;         /* REG: size bytes, NULL when empty */
-    Hashmap *children;  /* DIR: name -> MemdbEntry (key is child->name) */
+    char *data;        /* REG: size bytes, NULL when empty */
+    Hashmap *children; /* DIR: name -> MemdbEntry (key is child->name) */
 };
 
 /* A copy of an entry's metadata, safe to use after the mutex is released. */
@@ -86,19 +87,19 @@ typedef void (*MemdbChangeFn)(void *userdata, const char *path);
 
 typedef struct Memdb {
     pthread_mutex_t mutex;
-    MemdbEntry *root;       /* inode 0; holds the global version, writer and mtime */
-    Hashmap *inodes;        /* inode -> MemdbEntry */
-    Database *db;           /* may be NULL (pure RAM, tests) */
+    MemdbEntry *root; /* inode 0; holds the global version, writer and mtime */
+    Hashmap *inodes;  /* inode -> MemdbEntry */
+    Database *db;     /* may be NULL (pure RAM, tests) */
     MemdbLimits limits;
     uint64_t total_size;
-    Hashmap *vms;           /* vmid -> MemdbVm */
+    Hashmap *vms; /* vmid -> MemdbVm */
     uint32_t vmlist_version;
     uint32_t vm_counter;
-    Hashmap *locks;         /* lock path -> MemdbLock */
-    bool errors;            /* set when the database failed in a way RAM cannot undo */
+    Hashmap *locks; /* lock path -> MemdbLock */
+    bool errors;    /* set when the database failed in a way RAM cannot undo */
     MemdbChangeFn on_change;
     void *on_change_userdata;
-    uint64_t (*now)(void);  /* monotonic seconds, replaceable for tests */
+    uint64_t (*now)(void); /* monotonic seconds, replaceable for tests */
 } Memdb;
 
 /* Open the tree from a database file (created when missing); db_path NULL = RAM only. */
@@ -132,6 +133,35 @@ int memdb_rename(Memdb *m, const char *from, const char *to, uint32_t writer, ui
 /* utime: lock renewal / break semantics for priv/lock/<name>, plain mtime change otherwise. */
 int memdb_mtime(Memdb *m, const char *path, uint32_t new_mtime, uint32_t writer, uint32_t mtime);
 
+/*
+ * One mutation as a message, in the shape of upstream's dcdb FUSE messages (same type
+ * numbers), so a node can apply operations received from the cluster in delivery order with
+ * exactly the code the local mount uses.
+ */
+typedef enum MemdbOpType {
+    MEMDB_OP_WRITE = 1, /* flags & MEMDB_OP_TRUNCATE: truncate(2) to offset, no data */
+    MEMDB_OP_MKDIR = 2,
+    MEMDB_OP_DELETE = 3,
+    MEMDB_OP_RENAME = 4,
+    MEMDB_OP_CREATE = 5,
+    MEMDB_OP_MTIME = 6, /* new mtime in offset */
+} MemdbOpType;
+
+#define MEMDB_OP_TRUNCATE 1u
+
+typedef struct MemdbOp {
+    MemdbOpType type;
+    const char *path;
+    const char *to; /* RENAME target */
+    uint64_t offset;
+    const void *data;
+    size_t size;
+    uint32_t flags;
+} MemdbOp;
+
+/* Apply an operation stamped (writer, mtime); returns like the matching memdb_* call. */
+int memdb_apply(Memdb *m, const MemdbOp *op, uint32_t writer, uint32_t mtime);
+
 /* Reads. */
 int memdb_stat(Memdb *m, const char *path, MemdbStat *ret);
 int memdb_stat_inode(Memdb *m, uint64_t inode, MemdbStat *ret);
@@ -158,7 +188,9 @@ int memdb_vmlist(Memdb *m, MemdbVm **ret, size_t *ret_n, uint32_t *ret_version);
 bool memdb_path_is_private(const char *path);
 bool memdb_path_is_lockdir(const char *path);
 /* "nodes/<node>/{qemu-server,lxc,openvz}/<vmid>.conf" -> vmid, node, type. */
-bool memdb_path_vm_config(const char *path, uint32_t *ret_vmid, char ret_node[256], MemdbGuestType *ret_type);
+bool memdb_path_vm_config(
+    const char *path, uint32_t *ret_vmid, char ret_node[256], MemdbGuestType *ret_type
+);
 
 /* Persist the __version__ row (done at close; the loader also repairs it after a crash). */
 int memdb_sync_version(Memdb *m);

@@ -4,6 +4,8 @@
  * FUSE file system and runs it. Owns the lifetime of the parts, not their logic.
  */
 #define FUSE_USE_VERSION 312
+#include "pmxcfs.h"
+
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -14,7 +16,6 @@
 #include "cfs-fuse.h"
 #include "ipc-server.h"
 #include "memdb.h"
-#include "pmxcfs.h"
 #include "pve/log.h"
 #include "pve/paths.h"
 #include "status.h"
@@ -61,18 +62,25 @@ int pmxcfs_new(const PmxcfsOptions *o, Pmxcfs **ret) {
         const char *why = NULL;
         uint64_t inode = 0;
         if (memdb_open_error(&why, &inode) == 0 && inode)
-            return log_error_errno(r, "memdb_open failed: %s: %s (inode %llu); pmxcfs cannot start "
-                                      "with this database: %m",
-                                   dbfile, why, (unsigned long long) inode);
-        return log_error_errno(r, "memdb_open failed: %s: %s: %m", dbfile,
-                               why ? why : "cannot load");
+            return log_error_errno(
+                r,
+                "memdb_open failed: %s: %s (inode %llu); pmxcfs cannot start "
+                "with this database: %m",
+                dbfile, why, (unsigned long long) inode
+            );
+        return log_error_errno(
+            r, "memdb_open failed: %s: %s: %m", dbfile, why ? why : "cannot load"
+        );
     }
 
     MemdbStat st;
     bool has_corosync = memdb_stat(p->memdb, PVE_CFS_COROSYNC_CONF, &st) == 0;
     if (has_corosync && !o->local)
-        return log_error_errno(ENOTSUP, "The database holds corosync.conf, but cluster mode is "
-                                        "not implemented yet; start with -l to force local mode.");
+        return log_error_errno(
+            ENOTSUP,
+            "The database holds corosync.conf, but cluster mode is "
+            "not implemented yet; start with -l to force local mode."
+        );
     if (has_corosync)
         log_notice("forcing local mode (although corosync.conf exists)");
 
@@ -102,12 +110,17 @@ int pmxcfs_start(Pmxcfs *p) {
     cfg.plugs = cfs_status_plugs(p->status, &cfg.n_plugs);
     r = cfs_fuse_new(&cfg, p->o.mountpoint, &p->fuse);
     if (r < 0)
-        return log_error_errno(r, "Failed to mount FUSE file system at '%s' (is /dev/fuse "
-                                  "available?): %m",
-                               p->o.mountpoint);
+        return log_error_errno(
+            r,
+            "Failed to mount FUSE file system at '%s' (is /dev/fuse "
+            "available?): %m",
+            p->o.mountpoint
+        );
 
-    r = ipc_server_start(p->memdb, p->status, p->o.ipc_service ? p->o.ipc_service : PVE_CFS_IPC_SERVICE,
-                         p->o.www_gid, &p->ipc);
+    r = ipc_server_start(
+        p->memdb, p->status, p->o.ipc_service ? p->o.ipc_service : PVE_CFS_IPC_SERVICE,
+        p->o.www_gid, &p->ipc
+    );
     if (r < 0)
         return log_error_errno(r, "Failed to start the IPC server: %m");
     return 0;

@@ -6,8 +6,9 @@
  */
 #pragma once
 
-#include <stdbool.h>
 #include <sys/types.h>
+
+#include <stdbool.h>
 
 #include "pve/macro.h"
 
