@@ -938,6 +938,17 @@ int guest_config_print(const GuestConfig *c, char **ret, size_t *ret_len) {
     return strbuf_finish(&b, ret, ret_len);
 }
 
+/* Whether a section has a body line to print (an empty description only does in QEMU's
+ * [PENDING]). */
+static bool section_prints_something(const GuestSection *s) {
+    if (s->n_entries > 0)
+        return true;
+    if (!s->description)
+        return false;
+    return s->description[0] != '\0' ||
+           (s->type == GUEST_TYPE_QEMU && s->kind == GUEST_SECTION_PENDING);
+}
+
 static int cmp_section_name(const void *a, const void *b) {
     const GuestSection *x = *(const GuestSection *const *) a, *y = *(const GuestSection *const *) b;
     return strcmp(x->name, y->name);
@@ -953,7 +964,7 @@ static int print_sorted_kind(StrBuf *b, const GuestConfig *c, GuestSectionKind k
         if (s->kind != kind)
             continue;
         /* Upstream skips special sections with nothing in them. */
-        if (kind == GUEST_SECTION_SPECIAL && s->n_entries == 0 && !s->description)
+        if (kind == GUEST_SECTION_SPECIAL && !section_prints_something(s))
             continue;
         v[n++] = s;
     }
@@ -974,7 +985,7 @@ int guest_config_print_canonical(const GuestConfig *c, char **ret, size_t *ret_l
         return r;
     /* Upstream writes [PENDING] only when it holds something. */
     GuestSection *pending = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
-    if (pending && (pending->n_entries > 0 || pending->description)) {
+    if (pending && section_prints_something(pending)) {
         r = print_section(&b, c->type, pending, true);
         if (r < 0)
             return r;
