@@ -7,8 +7,7 @@
  * zombie, is not the asking process itself, and runs the same executable as the asking process
  * (so a pid reused by `sleep` or a shell is recognised as stale). Nothing here sends signals or
  * takes locks; pve/daemon.h does that.
- *
- * The code currently lives in common/src/daemon.c.
+
  */
 #pragma once
 
@@ -59,4 +58,6 @@ int pidfile_pid_state(pid_t pid);
  * a PidfileState or a negative errno (e.g. -EACCES reading the file). */
 int pidfile_check(const char *path, pid_t *ret_pid);
 
+/* true if the process exists and is not a zombie. */
+bool pidfile_pid_alive(pid_t pid);
 const char *pidfile_state_to_string(PidfileState s) _pure_;
