@@ -36,7 +36,7 @@ static bool name_is_valid_len(const char *s, size_t len) {
     if (len == 0 || len > SECTION_CONFIG_MAX_NAME || !is_alpha(s[0]))
         return false;
     for (size_t i = 1; i < len; i++)
-        if (!is_alpha(s[i]) && !is_digit(s[i]) && !strchr("_.-", s[i]))
+        if (!is_alpha(s[i]) && !is_digit(s[i]) && !(s[i] && strchr("_.-", s[i])))
             return false;
     return true;
 }
@@ -48,7 +48,7 @@ static bool id_is_valid_len(const char *s, size_t len) {
     if (!is_alpha(s[0]) && !is_digit(s[0]) && s[0] != '_')
         return false;
     for (size_t i = 1; i < len; i++)
-        if (!is_alpha(s[i]) && !is_digit(s[i]) && !strchr("_.:@+-", s[i]))
+        if (!is_alpha(s[i]) && !is_digit(s[i]) && !(s[i] && strchr("_.:@+-", s[i])))
             return false;
     return true;
 }

@@ -72,8 +72,8 @@ const char *property_string_get(const PropertyString *ps, const char *key);
 
 /*
  * Set key to value, replacing an existing entry in place or appending a new one (a new
- * default-key entry is inserted first and prints bare, as upstream writes it). -EINVAL for an invalid key, an empty value or a
- * value with control characters, -E2BIG at the entry cap, -ENOMEM.
+ * default-key entry is inserted first and prints bare, as upstream writes it). -EINVAL for an
+ * invalid key, an empty value or a value with control characters, -E2BIG at the entry cap, -ENOMEM.
  */
 int property_string_set(PropertyString *ps, const char *key, const char *value);
 
