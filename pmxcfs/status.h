@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * status: the volatile state pmxcfs serves besides the tree (specs/pmxcfs.md §4, §6):
- * quorum flag, per-file change counters, the key/value store ("kv/...", "rrd/...", "nodeip"), the RRD
- * cache and its text dump, the cluster log, and the JSON of the generated dot-files
+ * quorum flag, per-file change counters, the key/value store ("kv/...", "rrd/...", "nodeip"), the
+ * RRD cache and its text dump, the cluster log, and the JSON of the generated dot-files
  * (.version, .members, .vmlist, .clusterlog, .rrd, .debug). Later the cluster layer feeds it
  * remote nodes' values; for now it holds this node's.
  *
@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "cfs-fuse.h"
 #include "memdb.h"
@@ -28,6 +29,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CfsStatus *, cfs_status_free);
 /* memdb change hook (a MemdbChangeFn with userdata = the CfsStatus): bumps .version counters. */
 void cfs_status_file_changed(void *status, const char *path);
 
+/* Quorate starts true (local mode); the cluster layer clears it before joining. */
 bool cfs_status_quorate(CfsStatus *s);
 void cfs_status_set_quorate(CfsStatus *s, bool quorate);
 
@@ -43,9 +45,13 @@ int cfs_status_members_json(CfsStatus *s, char **ret, size_t *ret_len);
 int cfs_status_vmlist_json(CfsStatus *s, char **ret, size_t *ret_len);
 int cfs_status_rrd_dump(CfsStatus *s, char **ret, size_t *ret_len);
 /* Newest first, at most max entries (0 = 50), only entries of user when non-empty. */
-int cfs_status_clusterlog_json(CfsStatus *s, unsigned max, const char *user, char **ret, size_t *ret_len);
+int cfs_status_clusterlog_json(
+    CfsStatus *s, unsigned max, const char *user, char **ret, size_t *ret_len
+);
 /* LOG_CLUSTER_MSG: append to the cluster log as this node. */
-int cfs_status_log(CfsStatus *s, int priority, const char *ident, const char *tag, uint32_t pid, const char *msg);
+int cfs_status_log(
+    CfsStatus *s, int priority, const char *ident, const char *tag, uint32_t pid, const char *msg
+);
 
 /* GET_GUEST_CONFIG_PROPERTY(IES): JSON {"<vmid>": {"<prop>": "<value>", ...}, ...};
  * vmid 0 = all guests; -EINVAL for vmid 1..99; -ENOENT for an unknown vmid. */
@@ -60,3 +66,45 @@ int cfs_status_guest_config_properties(
 
 /* The dot-file plug table for cfs-fuse (valid while s lives). */
 const CfsPlugFile *cfs_status_plugs(CfsStatus *s, size_t *ret_n);
+
+/* ---- additions for the cluster layer and tests ---------------------------------------- */
+
+#define CFS_STATUS_MAX_SIZE    (32u * 1024u) /* SET_STATUS value limit (EFBIG above) */
+#define CFS_STATUS_MAX_RRD     4096u         /* RRD value: fewer bytes than this, NUL included */
+#define CFS_STATUS_RRD_MAX_AGE 300           /* seconds an RRD value stays in the dump */
+
+/* Like cfs_status_set() for the values of another node as delivered by the kvstore
+ * (node NULL/"" or our own name = this node). */
+int cfs_status_node_set(
+    CfsStatus *s, const char *node, const char *key, const void *data, size_t len
+);
+
+/* Bump every observed-file counter (after a DB resync). */
+void cfs_status_files_changed_all(CfsStatus *s);
+
+/* Cluster info from corosync cmap, for .members. Each call bumps the clinfo version; online
+ * flags of nodes kept by id survive. Passing n = 0 and cluster_name NULL drops it (local). */
+typedef struct CfsClusterNode {
+    const char *name;
+    uint32_t nodeid;
+} CfsClusterNode;
+int cfs_status_set_clinfo(
+    CfsStatus *s,
+    const char *cluster_name,
+    uint32_t config_version,
+    const CfsClusterNode *nodes,
+    size_t n
+);
+/* CPG membership: mark a node online/offline (bumps the clinfo version on change). */
+int cfs_status_set_node_online(CfsStatus *s, uint32_t nodeid, bool online);
+
+/* Cluster log traffic of the kvstore: a LOG payload from a peer (1 stored, 0 duplicate,
+ * -EINVAL malformed), our STATE buffer, and the merge of the peers' STATE buffers. */
+int cfs_status_clusterlog_insert(CfsStatus *s, const void *entry, size_t len);
+int cfs_status_clusterlog_state(CfsStatus *s, void **ret, size_t *ret_len);
+int cfs_status_clusterlog_merge(
+    CfsStatus *s, const void *const *states, const size_t *lens, size_t n
+);
+
+/* Test seam: replace the wall clock (seconds) used for log entries and RRD ages. */
+void cfs_status_set_clock(CfsStatus *s, time_t (*now)(void));
