@@ -15,7 +15,9 @@
 typedef struct IpcServer IpcServer;
 
 /* Start serving service_name (normally "pve2") on a new thread. */
-int ipc_server_start(Memdb *memdb, CfsStatus *status, const char *service_name, gid_t www_gid, IpcServer **ret);
+int ipc_server_start(
+    Memdb *memdb, CfsStatus *status, const char *service_name, gid_t www_gid, IpcServer **ret
+);
 /* Stop the thread, disconnect clients, free. */
 IpcServer *ipc_server_stop(IpcServer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(IpcServer *, ipc_server_stop);

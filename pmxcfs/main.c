@@ -54,7 +54,7 @@ static void usage(void) {
 }
 
 static int parse_args(int argc, char *argv[], PmxcfsOptions *o) {
-    enum { ARG_MOUNT = 0x100, ARG_VAR, ARG_RUN, ARG_PID, ARG_NODE, ARG_LOCKT, ARG_CACHET };
+    enum { ARG_MOUNT = 0x100, ARG_VAR, ARG_RUN, ARG_PID, ARG_NODE, ARG_LOCKT, ARG_CACHET, ARG_IPC };
     static const struct option opts[] = {
         {"help", no_argument, NULL, 'h'},
         {"debug", no_argument, NULL, 'd'},
@@ -67,6 +67,7 @@ static int parse_args(int argc, char *argv[], PmxcfsOptions *o) {
         {"nodename", required_argument, NULL, ARG_NODE},
         {"lock-timeout", required_argument, NULL, ARG_LOCKT},
         {"cache-timeout", required_argument, NULL, ARG_CACHET},
+        {"ipc-service", required_argument, NULL, ARG_IPC},
         {},
     };
     int c;
@@ -113,6 +114,11 @@ static int parse_args(int argc, char *argv[], PmxcfsOptions *o) {
                 return log_error_errno(EINVAL, "Invalid --cache-timeout '%s'.", optarg);
             break;
         }
+        case ARG_IPC:
+            if (!*optarg)
+                return log_error_errno(EINVAL, "Invalid --ipc-service ''.");
+            o->ipc_service = optarg;
+            break;
         default:
             return -EINVAL;
         }
