@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "pve/log.h"
+#include "pve/paths.h"
 
 #define PLUG_INO_BASE (UINT64_C(1) << 62)
 
@@ -196,9 +197,21 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
     (void) userdata;
     /* Write-through, no writeback cache: a write(2) returns only once it is committed. */
     conn->want &= ~(unsigned) FUSE_CAP_WRITEBACK_CACHE;
+    /* libfuse turns atomic_o_trunc on by default, which moves O_TRUNC into OPEN; op_open does
+     * not truncate, so keep the kernel sending it as a separate SETATTR (as upstream). */
+    conn->want &= ~(unsigned) FUSE_CAP_ATOMIC_O_TRUNC;
     if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
         conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
     conn->max_write = 1024 * 1024;
+}
+
+/* A lock directory (priv/lock/<name>) can vanish without a request for it: utime(0) on an
+ * expired lock deletes it. The kernel must not cache such entries, or stat() would keep
+ * showing a broken lock. They are rarely looked up, so this costs nothing. */
+static bool is_lock_dir(CfsFuse *f, fuse_ino_t parent, const MemdbStat *ms) {
+    _cleanup_free_ char *dir = NULL;
+    return ms->type == MEMDB_TYPE_DIR && ms->private_path &&
+           memdb_inode_path(f->cfg.memdb, parent - 1, &dir) == 0 && streq(dir, PVE_CFS_LOCK_DIR);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
@@ -231,8 +244,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
     fill_stat(f, &ms, &e.attr);
     e.ino = ms.inode + 1;
     e.generation = 1;
-    e.attr_timeout = f->cfg.cache_timeout;
-    e.entry_timeout = f->cfg.cache_timeout;
+    e.attr_timeout = e.entry_timeout = is_lock_dir(f, parent, &ms) ? 0 : f->cfg.cache_timeout;
     fuse_reply_entry(req, &e);
 }
 
@@ -600,10 +612,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    if ((r = memdb_readdir_inode(f->cfg.memdb, ino - 1, &list, &n)) < 0)
+    MemdbStat self;
+    if ((r = memdb_stat_inode(f->cfg.memdb, ino - 1, &self)) < 0 ||
+        (r = memdb_readdir_inode(f->cfg.memdb, ino - 1, &list, &n)) < 0)
         goto fail;
+    /* ".." needs a non-zero inode number: readdir(3) skips entries with d_ino 0. */
     if ((r = dir_add(d, &cap, ino, S_IFDIR, ".")) < 0 ||
-        (r = dir_add(d, &cap, 0, S_IFDIR, "..")) < 0)
+        (r = dir_add(d, &cap, self.parent + 1, S_IFDIR, "..")) < 0)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         if (ino == FUSE_ROOT_ID && plug_by_name(f, list[i].name) >= 0)
@@ -729,6 +744,7 @@ int cfs_fuse_new(const CfsFuseConfig *config, const char *mountpoint, CfsFuse **
         (char *) "default_permissions,allow_other,fsname=pmxcfs,subtype=pmxcfs", NULL};
     struct fuse_args args = FUSE_ARGS_INIT(3, argv);
     f->se = fuse_session_new(&args, &cfs_ops, sizeof cfs_ops, f);
+    fuse_opt_free_args(&args); /* option parsing may have copied argv */
     if (!f->se)
         return -EIO;
     if (fuse_session_mount(f->se, mountpoint) != 0)

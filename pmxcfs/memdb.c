@@ -5,10 +5,11 @@
  * rows, and only then changes RAM with operations that cannot fail. The VM list and the lock
  * table are derived state kept in step with the tree.
  *
- * The __version__ row is written by deletions (which leave no row carrying the new version)
- * and at close; every other operation writes a row whose version is the new global version,
- * so loading takes max(__version__, all row versions) and recovers the exact version after a
- * crash while each save touches one row instead of two.
+ * The __version__ row is written by deletions (which leave no row carrying the new version),
+ * by mtime changes (whose row carries the new mtime, not the operation's stamp) and at close;
+ * every other operation writes a row whose version is the new global version, so loading
+ * takes max(__version__, all row versions) and recovers the exact version and root stamp
+ * after a crash while most saves touch one row instead of two.
  */
 #include "memdb.h"
 
@@ -713,7 +714,9 @@ int memdb_mtime(Memdb *m, const char *path, uint32_t new_mtime, uint32_t writer,
                 lock_touch(m, path, e); /* changed since we started counting: restart */
                 return -EACCES;
             }
-            if (m->now() - l->since < m->limits.lock_timeout)
+            /* "More than" the timeout, as upstream: a lock renewed exactly lock_timeout
+             * seconds ago is still held. */
+            if (m->now() - l->since <= m->limits.lock_timeout)
                 return -EACCES;
             return delete_locked(m, path, writer, mtime);
         }
@@ -727,7 +730,9 @@ int memdb_mtime(Memdb *m, const char *path, uint32_t new_mtime, uint32_t writer,
     next.mtime = new_mtime;
     next.writer = is_lock ? e->writer : writer;
     DatabaseRow row = entry_row(&next);
-    if ((r = persist(m, 0, &row, NULL, false, version, writer, mtime)) < 0)
+    /* The row carries new_mtime (and a lock keeps its writer), not the operation's stamp, so
+     * the loader could not recover the root's writer/mtime from it: write __version__ too. */
+    if ((r = persist(m, 0, &row, NULL, true, version, writer, mtime)) < 0)
         return r;
     e->version = version;
     e->mtime = new_mtime;
