@@ -124,50 +124,29 @@ static int canonical_path(const char *in, char **ret) {
     return 0;
 }
 
-/* TRANSITION: status.c is being written; until every function below exists the references
- * stay weak and a missing one answers -ENOSYS. Remove this block once status.c is complete. */
-#pragma weak cfs_status_set
-#pragma weak cfs_status_get
-#pragma weak cfs_status_version_json
-#pragma weak cfs_status_members_json
-#pragma weak cfs_status_vmlist_json
-#pragma weak cfs_status_rrd_dump
-#pragma weak cfs_status_clusterlog_json
-#pragma weak cfs_status_log
-#pragma weak cfs_status_guest_config_properties
-#define STATUS_FN(f)        \
-    do {                    \
-        if (!(f))           \
-            return -ENOSYS; \
-    } while (0)
-
 /* ---- op handlers ------------------------------------------------------------------------ */
 
 static int op_fs_version(IpcServer *s, const IpcRequest *req, char **ret, size_t *ret_len) {
     if (req->len != 0)
         return -EINVAL;
-    STATUS_FN(cfs_status_version_json);
     return cfs_status_version_json(s->status, ret, ret_len);
 }
 
 static int op_cluster_info(IpcServer *s, const IpcRequest *req, char **ret, size_t *ret_len) {
     if (req->len != 0)
         return -EINVAL;
-    STATUS_FN(cfs_status_members_json);
     return cfs_status_members_json(s->status, ret, ret_len);
 }
 
 static int op_guest_list(IpcServer *s, const IpcRequest *req, char **ret, size_t *ret_len) {
     if (req->len != 0)
         return -EINVAL;
-    STATUS_FN(cfs_status_vmlist_json);
     return cfs_status_vmlist_json(s->status, ret, ret_len);
 }
 
 static int op_rrd_dump(IpcServer *s, const IpcRequest *req, char **ret, size_t *ret_len) {
     if (req->len != 0)
         return -EINVAL;
-    STATUS_FN(cfs_status_rrd_dump);
     return cfs_status_rrd_dump(s->status, ret, ret_len);
 }
 
@@ -176,7 +155,6 @@ static int op_set_status(IpcServer *s, const IpcRequest *req, char **ret, size_t
     (void) ret, (void) ret_len;
     if (req->len < CFS_IPC_NAME_SIZE || !is_name_field(req->data) || !req->data[0])
         return -EINVAL;
-    STATUS_FN(cfs_status_set);
     return cfs_status_set(
         s->status, (const char *) req->data, req->data + CFS_IPC_NAME_SIZE,
         req->len - CFS_IPC_NAME_SIZE
@@ -192,7 +170,6 @@ static int op_get_status(IpcServer *s, const IpcRequest *req, char **ret, size_t
     if (req->len != 2 * CFS_IPC_NAME_SIZE || !is_name_field(req->data) || !req->data[0] ||
         !is_name_field(node))
         return -EINVAL;
-    STATUS_FN(cfs_status_get);
     r = cfs_status_get(
         s->status, (const char *) req->data, node[0] ? (const char *) node : NULL, &v, &vlen
     );
@@ -229,7 +206,6 @@ static int op_log(IpcServer *s, const IpcRequest *req, char **ret, size_t *ret_l
     /* Only the terminating NULs are required; an embedded NUL just ends the text early. */
     if (ident[ident_len - 1] || tag[tag_len - 1] || msg[msg_len - 1])
         return -EINVAL;
-    STATUS_FN(cfs_status_log);
     return cfs_status_log(
         s->status, req->data[0], (const char *) ident, (const char *) tag, (uint32_t) req->pid,
         (const char *) msg
@@ -240,7 +216,6 @@ static int op_log(IpcServer *s, const IpcRequest *req, char **ret, size_t *ret_l
 static int op_cluster_log(IpcServer *s, const IpcRequest *req, char **ret, size_t *ret_len) {
     if (req->len < 17 || req->data[req->len - 1] != '\0')
         return -EINVAL;
-    STATUS_FN(cfs_status_clusterlog_json);
     return cfs_status_clusterlog_json(
         s->status, get_u32(req->data), (const char *) req->data + 16, ret, ret_len
     );
@@ -251,7 +226,6 @@ static int op_guest_property(IpcServer *s, const IpcRequest *req, char **ret, si
     if (req->len < 6 || !is_cstring(req->data + 4, req->len - 4))
         return -EINVAL;
     const char *prop = (const char *) req->data + 4;
-    STATUS_FN(cfs_status_guest_config_properties);
     return cfs_status_guest_config_properties(
         s->status, get_u32(req->data), &prop, 1, ret, ret_len
     );
@@ -275,7 +249,6 @@ static int op_guest_properties(IpcServer *s, const IpcRequest *req, char **ret, 
     }
     if (off != req->len)
         return -EINVAL;
-    STATUS_FN(cfs_status_guest_config_properties);
     return cfs_status_guest_config_properties(
         s->status, get_u32(req->data), props, n, ret, ret_len
     );
