@@ -766,16 +766,13 @@ int cfs_fuse_loop(CfsFuse *f) {
     return r < 0 ? r : 0;
 }
 
-int cfs_fuse_install_signal_handlers(CfsFuse *f) {
-    return fuse_set_signal_handlers(f->se) == 0 ? 0 : -EIO;
-}
-
-void cfs_fuse_remove_signal_handlers(CfsFuse *f) {
-    fuse_remove_signal_handlers(f->se);
-}
-
 void cfs_fuse_exit(CfsFuse *f) {
     fuse_session_exit(f->se);
+    /* The loop threads sit in read(/dev/fuse); unmounting ends the connection and wakes them. */
+    if (f->mounted) {
+        fuse_session_unmount(f->se);
+        f->mounted = false;
+    }
 }
 
 void cfs_fuse_invalidate_path(CfsFuse *f, const char *path) {

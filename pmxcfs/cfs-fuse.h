@@ -48,10 +48,7 @@ typedef struct CfsFuse CfsFuse;
 int cfs_fuse_new(const CfsFuseConfig *config, const char *mountpoint, CfsFuse **ret);
 /* Run the multi-threaded loop until unmount or a signal; returns 0 or negative errno. */
 int cfs_fuse_loop(CfsFuse *f);
-/* libfuse's handlers: SIGHUP, SIGINT and SIGTERM end the loop; SIGPIPE is ignored. */
-int cfs_fuse_install_signal_handlers(CfsFuse *f);
-void cfs_fuse_remove_signal_handlers(CfsFuse *f);
-/* Ask the loop to exit (async-signal-safe enough: sets a flag and unmounts lazily). */
+/* End the loop from another thread: sets the exit flag and unmounts (lazily). */
 void cfs_fuse_exit(CfsFuse *f);
 CfsFuse *cfs_fuse_free(CfsFuse *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CfsFuse *, cfs_fuse_free);

@@ -1,132 +1,106 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * pmxcfs: command line, start-up and teardown (specs/pmxcfs.md §7). Everything else lives in
- * the pmxcfs-internal library so tests link it.
+ * pmxcfs: command line, start-up and teardown (specs/pmxcfs.md §7). The verbs, pid file,
+ * readiness and signals come from the shared daemon framework (pve/daemon.h); upstream's
+ * `pmxcfs [-d] [-f] [-l]` is accepted as `pmxcfs start ...`. The FUSE loop runs on its own
+ * thread; everything else lives in the pmxcfs-internal library so tests link it.
  */
 #include <arpa/inet.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <netdb.h>
-#include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
-#include <time.h>
+#include <systemd/sd-event.h>
 #include <unistd.h>
 
-#include "cfs-fuse.h"
-#include "memdb.h"
 #include "pmxcfs.h"
+#include "pve/daemon.h"
 #include "pve/log.h"
 #include "pve/paths.h"
 #include "pve/string-util.h"
 
-static void usage(void) {
-    printf(
-        "Usage:\n"
-        "  pmxcfs [OPTION...]\n\n"
-        "Options:\n"
-        "  -h, --help              Show help options\n"
-        "  -d, --debug             Turn on debug messages\n"
-        "  -f, --foreground        Do not daemonize server\n"
-        "  -l, --local             Force local mode (ignore corosync.conf, force quorum)\n\n"
-        "Test and recovery overrides (defaults are the upstream paths):\n"
-        "      --mountpoint=DIR    default " PVE_CFS_MOUNTPOINT
-        "\n"
-        "      --vardir=DIR        default " PVE_CFS_VARLIBDIR
-        "\n"
-        "      --rundir=DIR        default " PVE_CFS_RUNDIR
-        "\n"
-        "      --pidfile=FILE      default " PVE_CFS_PIDFILE
-        "\n"
-        "      --nodename=NAME     default: short hostname\n"
-        "      --lock-timeout=SEC  seconds before a lock may be broken (default 120)\n"
-        "      --cache-timeout=SEC kernel attribute cache (default 1)\n"
-    );
-}
+typedef struct Cfsd {
+    PmxcfsOptions o;
+    char nodename[256];
+    char *restart_flag;
+    int lock_fd;
+    Pmxcfs *cfs;
+    pthread_t loop;
+    bool loop_running;
+    int loop_done_fd; /* eventfd: the FUSE loop ended */
+    int loop_result;
+} Cfsd;
 
-static int parse_args(int argc, char *argv[], PmxcfsOptions *o) {
-    enum { ARG_MOUNT = 0x100, ARG_VAR, ARG_RUN, ARG_PID, ARG_NODE, ARG_LOCKT, ARG_CACHET, ARG_IPC };
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"debug", no_argument, NULL, 'd'},
-        {"foreground", no_argument, NULL, 'f'},
-        {"local", no_argument, NULL, 'l'},
-        {"mountpoint", required_argument, NULL, ARG_MOUNT},
-        {"vardir", required_argument, NULL, ARG_VAR},
-        {"rundir", required_argument, NULL, ARG_RUN},
-        {"pidfile", required_argument, NULL, ARG_PID},
-        {"nodename", required_argument, NULL, ARG_NODE},
-        {"lock-timeout", required_argument, NULL, ARG_LOCKT},
-        {"cache-timeout", required_argument, NULL, ARG_CACHET},
-        {"ipc-service", required_argument, NULL, ARG_IPC},
-        {},
-    };
-    int c;
-    unsigned u;
+static Cfsd cfsd = {
+    .o =
+        {
+            .mountpoint = PVE_CFS_MOUNTPOINT,
+            .vardir = PVE_CFS_VARLIBDIR,
+            .rundir = PVE_CFS_RUNDIR,
+            .lock_timeout = PVE_CFS_LOCK_TIMEOUT,
+            .cache_timeout = 1.0,
+        },
+    .lock_fd = -EBADF,
+    .loop_done_fd = -EBADF,
+};
 
-    while ((c = getopt_long(argc, argv, "hdfl", opts, NULL)) >= 0) {
-        switch (c) {
-        case 'h':
-            usage();
-            exit(EXIT_SUCCESS);
-        case 'd':
-            o->debug = true;
-            break;
-        case 'f':
-            o->foreground = true;
-            break;
-        case 'l':
-            o->local = true;
-            break;
-        case ARG_MOUNT:
-            o->mountpoint = optarg;
-            break;
-        case ARG_VAR:
-            o->vardir = optarg;
-            break;
-        case ARG_RUN:
-            o->rundir = optarg;
-            break;
-        case ARG_PID:
-            o->pidfile = optarg;
-            break;
-        case ARG_NODE:
-            o->nodename = optarg;
-            break;
-        case ARG_LOCKT:
-            if (safe_atou32(optarg, &u) < 0)
-                return log_error_errno(EINVAL, "Invalid --lock-timeout '%s'.", optarg);
-            o->lock_timeout = u;
-            break;
-        case ARG_CACHET: {
-            char *end;
-            o->cache_timeout = strtod(optarg, &end);
-            if (*end || o->cache_timeout < 0)
-                return log_error_errno(EINVAL, "Invalid --cache-timeout '%s'.", optarg);
-            break;
-        }
-        case ARG_IPC:
-            if (!*optarg)
-                return log_error_errno(EINVAL, "Invalid --ipc-service ''.");
-            o->ipc_service = optarg;
-            break;
-        default:
-            return -EINVAL;
-        }
-    }
-    if (optind < argc)
-        return log_error_errno(EINVAL, "Unexpected argument '%s'; see --help.", argv[optind]);
+static int opt_local(void *ud, const char *arg) {
+    (void) arg;
+    ((Cfsd *) ud)->o.local = true;
     return 0;
 }
+#define OPT_STRING(field)                                             \
+    static int opt_##field(void *ud, const char *arg) {               \
+        if (!*arg)                                                    \
+            return pve_daemon_error_errno(EINVAL, "empty --" #field); \
+        ((Cfsd *) ud)->o.field = arg;                                 \
+        return 0;                                                     \
+    }
+OPT_STRING(mountpoint)
+OPT_STRING(vardir)
+OPT_STRING(rundir)
+OPT_STRING(nodename)
+OPT_STRING(ipc_service)
+
+static int opt_lock_timeout(void *ud, const char *arg) {
+    unsigned u;
+    if (safe_atou32(arg, &u) < 0)
+        return pve_daemon_error_errno(EINVAL, "invalid --lock-timeout '%s'", arg);
+    ((Cfsd *) ud)->o.lock_timeout = u;
+    return 0;
+}
+
+static int opt_cache_timeout(void *ud, const char *arg) {
+    char *end;
+    double t = strtod(arg, &end);
+    if (*arg == '\0' || *end || t < 0 || t > 86400)
+        return pve_daemon_error_errno(EINVAL, "invalid --cache-timeout '%s'", arg);
+    ((Cfsd *) ud)->o.cache_timeout = t;
+    return 0;
+}
+
+static const PveDaemonOption cfs_options[] = {
+    {"local", 'l', false, NULL, "force local mode (ignore corosync.conf, force quorum)", opt_local},
+    {"mountpoint", 0, true, "DIR", "mount point (default " PVE_CFS_MOUNTPOINT ")", opt_mountpoint},
+    {"vardir", 0, true, "DIR", "database directory (default " PVE_CFS_VARLIBDIR ")", opt_vardir},
+    {"rundir", 0, true, "DIR", "runtime directory (default " PVE_CFS_RUNDIR ")", opt_rundir},
+    {"nodename", 0, true, "NAME", "node name (default: short host name)", opt_nodename},
+    {"ipc-service", 0, true, "NAME", "IPC service name (default " PVE_CFS_IPC_SERVICE ")",
+     opt_ipc_service},
+    {"lock-timeout", 0, true, "SEC", "seconds before a lock may be broken (default 120)",
+     opt_lock_timeout},
+    {"cache-timeout", 0, true, "SEC", "kernel attribute/entry cache (default 1)",
+     opt_cache_timeout},
+};
 
 /* Short host name and whether it resolves to a non-loopback address (upstream requires it). */
 static int check_nodename(const PmxcfsOptions *o, char ret[256]) {
@@ -217,154 +191,173 @@ static int take_lock(const char *path) {
     return r;
 }
 
-static int write_pidfile(const char *path, pid_t pid) {
-    _cleanup_free_ char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp.%d", path, (int) getpid()) < 0)
-        return -ENOMEM;
-    FILE *f = fopen(tmp, "we");
-    if (!f)
-        return log_error_errno(errno, "Failed to write pid file '%s': %m", tmp);
-    fprintf(f, "%d\n", (int) pid);
-    if (fclose(f) != 0 || chmod(tmp, 0644) < 0 || rename(tmp, path) < 0) {
-        int r = log_error_errno(errno, "Failed to write pid file '%s': %m", path);
-        (void) unlink(tmp);
-        return r;
-    }
-    return 0;
-}
-
 static void touch(const char *path) {
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0)
         close(fd);
 }
 
-/* Fork; the parent waits until the child reports the mount is serving, then exits. */
-static int daemonize(const char *pidfile, int *ret_ready_fd) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return log_error_errno(errno, "pipe failed: %m");
-    pid_t pid = fork();
-    if (pid < 0)
-        return log_error_errno(errno, "fork failed: %m");
-    if (pid > 0) {
-        char c = 0;
-        close(p[1]);
-        ssize_t n;
-        do
-            n = read(p[0], &c, 1);
-        while (n < 0 && errno == EINTR);
-        if (n != 1 || c != '1') {
-            fprintf(stderr, "pmxcfs: start failed - see the log for details\n");
-            _exit(EXIT_FAILURE);
-        }
-        if (write_pidfile(pidfile, pid) < 0)
-            _exit(EXIT_FAILURE);
-        _exit(EXIT_SUCCESS);
-    }
-    close(p[0]);
-    if (setsid() < 0)
-        return log_error_errno(errno, "setsid failed: %m");
-    if (chdir("/") < 0)
-        return log_error_errno(errno, "chdir failed: %m");
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        dup2(null, STDIN_FILENO);
-        dup2(null, STDOUT_FILENO);
-        close(null); /* stderr stays until ready, so start-up errors are still seen */
-    }
-    *ret_ready_fd = p[1];
-    return 0;
-}
+static int cfs_init(void *userdata) {
+    Cfsd *c = userdata;
+    int r;
 
-static int run(int argc, char *argv[]) {
-    PmxcfsOptions o = {
-        .mountpoint = PVE_CFS_MOUNTPOINT,
-        .vardir = PVE_CFS_VARLIBDIR,
-        .rundir = PVE_CFS_RUNDIR,
-        .pidfile = PVE_CFS_PIDFILE,
-        .lock_timeout = PVE_CFS_LOCK_TIMEOUT,
-        .cache_timeout = 1.0,
-    };
-    _cleanup_(pmxcfs_freep) Pmxcfs *cfs = NULL;
-    int r, ready_fd = -1;
-
-    pve_log_open("pmxcfs", PVE_LOG_TARGET_AUTO);
-    r = parse_args(argc, argv, &o);
+    r = check_nodename(&c->o, c->nodename);
     if (r < 0)
-        return r;
-    if (o.debug)
-        pve_log_set_level(LOG_DEBUG);
-
-    char nodename[256];
-    r = check_nodename(&o, nodename);
-    if (r < 0)
-        return r;
-    o.nodename = nodename;
+        return pve_daemon_error_errno(r, "cannot determine a usable node name (see log)");
+    c->o.nodename = c->nodename;
 
     struct group *g = getgrnam(PVE_CFS_WWW_GROUP);
     if (!g)
-        return log_error_errno(
+        return pve_daemon_error_errno(
             ENOENT,
-            "Group '%s' does not exist; create it (e.g. install the "
-            "'passwd' defaults or run 'groupadd %s').",
+            "group '%s' does not exist; create it with "
+            "'groupadd %s'",
             PVE_CFS_WWW_GROUP, PVE_CFS_WWW_GROUP
         );
-    o.www_gid = g->gr_gid;
+    c->o.www_gid = g->gr_gid;
 
     umask(027);
-    if ((r = mkdir_owned(o.vardir, 0750, (gid_t) -1)) < 0 ||
-        (r = mkdir_owned(o.rundir, 0750, o.www_gid)) < 0)
-        return r;
-    _cleanup_free_ char *lockfile = NULL, *restart_flag = NULL;
-    if (asprintf(&lockfile, "%s/.pmxcfs.lockfile", o.vardir) < 0 ||
-        asprintf(&restart_flag, "%s/cfs-restart-flag", o.rundir) < 0)
-        return log_oom();
-    _cleanup_close_ int lock_fd = take_lock(lockfile);
-    if (lock_fd < 0)
-        return lock_fd;
+    if ((r = mkdir_owned(c->o.vardir, 0750, (gid_t) -1)) < 0 ||
+        (r = mkdir_owned(c->o.rundir, 0750, c->o.www_gid)) < 0)
+        return pve_daemon_error_errno(
+            r, "cannot create '%s' or '%s': %m", c->o.vardir, c->o.rundir
+        );
 
-    r = pmxcfs_new(&o, &cfs);
+    _cleanup_free_ char *lockfile = NULL;
+    if (asprintf(&lockfile, "%s/.pmxcfs.lockfile", c->o.vardir) < 0 ||
+        asprintf(&c->restart_flag, "%s/cfs-restart-flag", c->o.rundir) < 0)
+        return pve_daemon_error_errno(ENOMEM, "out of memory");
+    c->lock_fd = take_lock(lockfile);
+    if (c->lock_fd < 0)
+        return pve_daemon_error_errno(
+            c->lock_fd, "unable to acquire pmxcfs lock '%s': %m", lockfile
+        );
+
+    r = pmxcfs_new(&c->o, &c->cfs);
     if (r < 0)
-        return r;
+        return pve_daemon_error_errno(r, "cannot open the database (see log): %m");
+    return 0;
+}
 
-    if (!o.foreground) {
-        r = daemonize(o.pidfile, &ready_fd);
-        if (r < 0)
-            return r;
-    } else if ((r = write_pidfile(o.pidfile, getpid())) < 0)
-        return r;
+static void *fuse_thread(void *userdata) {
+    Cfsd *c = userdata;
+    c->loop_result = pmxcfs_run(c->cfs);
+    uint64_t one = 1;
+    (void) write(c->loop_done_fd, &one, sizeof one);
+    return NULL;
+}
 
-    r = pmxcfs_start(cfs);
+static int on_loop_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+    Cfsd *c = userdata;
+    (void) fd, (void) revents;
+    log_info("file system loop ended (unmounted?), exiting");
+    return sd_event_exit(sd_event_source_get_event(s), c->loop_result < 0 ? c->loop_result : 0);
+}
+
+static int cfs_setup(sd_event *event, void *userdata) {
+    Cfsd *c = userdata;
+    int r;
+
+    r = pmxcfs_start(c->cfs);
     if (r < 0)
-        return r;
-    (void) unlink(restart_flag);
-    (void) sd_notify(0, "READY=1");
-    if (ready_fd >= 0) {
-        (void) write(ready_fd, "1", 1);
-        close(ready_fd);
-        if (pve_log_get_target() == PVE_LOG_TARGET_STDERR) {
-            /* Detached: stderr may be a terminal that goes away. */
-            int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-            if (null >= 0) {
-                dup2(null, STDERR_FILENO);
-                close(null);
-            }
-        }
+        return pve_daemon_error_errno(r, "cannot mount %s (see log): %m", c->o.mountpoint);
+    c->loop_done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c->loop_done_fd < 0)
+        return pve_daemon_error_errno(errno, "eventfd: %m");
+    r = sd_event_add_io(event, NULL, c->loop_done_fd, EPOLLIN, on_loop_done, c);
+    if (r < 0)
+        return pve_daemon_error_errno(r, "sd_event_add_io: %m");
+    r = -pthread_create(&c->loop, NULL, fuse_thread, c);
+    if (r < 0)
+        return pve_daemon_error_errno(r, "cannot start the FUSE thread: %m");
+    c->loop_running = true;
+
+    (void) unlink(c->restart_flag);
+    log_info(
+        "pmxcfs running on node '%s', mounted at %s%s", c->nodename, c->o.mountpoint,
+        c->o.local ? " (local mode)" : ""
+    );
+    return pve_daemon_ready();
+}
+
+static int cfs_reload(void *userdata) {
+    (void) userdata;
+    log_info("pmxcfs has no configuration to reload");
+    return 0;
+}
+
+static void cfs_shutdown(void *userdata) {
+    Cfsd *c = userdata;
+    if (c->restart_flag)
+        touch(c->restart_flag);
+    if (c->loop_running) {
+        pmxcfs_stop(c->cfs); /* unmounts: the loop thread returns */
+        (void) pthread_join(c->loop, NULL);
+        c->loop_running = false;
     }
-    log_info("pmxcfs running on node '%s', mounted at %s", nodename, o.mountpoint);
-
-    r = pmxcfs_run(cfs);
-
-    (void) sd_notify(0, "STOPPING=1");
-    touch(restart_flag);
-    cfs = pmxcfs_free(cfs);
-    (void) unlink(o.pidfile);
+    c->cfs = pmxcfs_free(c->cfs);
+    c->lock_fd = safe_close(c->lock_fd);
+    c->loop_done_fd = safe_close(c->loop_done_fd);
+    free(c->restart_flag);
+    c->restart_flag = NULL;
     log_info("pmxcfs stopped");
-    return r;
+}
+
+static int cfs_check(void *userdata, bool verbose) {
+    Cfsd *c = userdata;
+    _cleanup_free_ char *dbfile = NULL;
+    if (asprintf(&dbfile, "%s/config.db", c->o.vardir) < 0)
+        return pve_daemon_error_errno(ENOMEM, "out of memory");
+    int r = pmxcfs_check_database(dbfile, verbose);
+    if (r < 0)
+        return pve_daemon_error_errno(r, "database '%s' cannot be loaded (see log): %m", dbfile);
+    return 0;
+}
+
+/* Upstream's form (`pmxcfs`, `pmxcfs -f -l`) means `start`; add the verb when it is missing. */
+static char **with_start_verb(int argc, char *argv[], int *ret_argc) {
+    if (argc > 1 && argv[1][0] != '-') {
+        *ret_argc = argc;
+        return argv;
+    }
+    for (int i = 1; i < argc; i++)
+        if (streq(argv[i], "-h") || streq(argv[i], "--help") || streq(argv[i], "--check") ||
+            streq(argv[i], "-n")) {
+            *ret_argc = argc;
+            return argv;
+        }
+    char **v = calloc((size_t) argc + 2, sizeof *v);
+    if (!v) {
+        *ret_argc = argc;
+        return argv;
+    }
+    v[0] = argv[0];
+    v[1] = (char *) "start";
+    for (int i = 1; i < argc; i++)
+        v[i + 1] = argv[i];
+    *ret_argc = argc + 1;
+    return v;
 }
 
 int main(int argc, char *argv[]) {
-    int r = run(argc, argv);
-    return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+    const PveDaemon d = {
+        .name = "pmxcfs",
+        .pidfile = PVE_CFS_PIDFILE,
+        .stop_wait = 10,
+        .ready_manually = true,
+        .options = cfs_options,
+        .n_options = ELEMENTSOF(cfs_options),
+        .userdata = &cfsd,
+        .check = cfs_check,
+        .init = cfs_init,
+        .setup = cfs_setup,
+        .reload = cfs_reload,
+        .shutdown = cfs_shutdown,
+    };
+    int n;
+    char **v = with_start_verb(argc, argv, &n);
+    int r = pve_daemon_main(&d, n, v);
+    if (v != argv)
+        free(v);
+    return r;
 }

@@ -127,12 +127,37 @@ int pmxcfs_start(Pmxcfs *p) {
 }
 
 int pmxcfs_run(Pmxcfs *p) {
-    int r = cfs_fuse_install_signal_handlers(p->fuse);
-    if (r < 0)
-        return log_error_errno(r, "Failed to install signal handlers: %m");
-    r = cfs_fuse_loop(p->fuse);
-    cfs_fuse_remove_signal_handlers(p->fuse);
+    int r = cfs_fuse_loop(p->fuse);
     if (r < 0)
         return log_error_errno(r, "FUSE loop failed: %m");
+    return 0;
+}
+
+void pmxcfs_stop(Pmxcfs *p) {
+    if (p && p->fuse)
+        cfs_fuse_exit(p->fuse);
+}
+
+int pmxcfs_check_database(const char *dbfile, bool verbose) {
+    _cleanup_(memdb_closep) Memdb *m = NULL;
+    MemdbLimits limits = memdb_default_limits();
+    int r = memdb_open(dbfile, &limits, &m);
+    if (r < 0) {
+        const char *why = NULL;
+        uint64_t inode = 0;
+        (void) memdb_open_error(&why, &inode);
+        return log_error_errno(
+            r, "%s: %s (inode %llu): %m", dbfile, why ? why : "cannot load",
+            (unsigned long long) inode
+        );
+    }
+    if (verbose) {
+        uint64_t version;
+        memdb_root_info(m, &version, NULL, NULL);
+        log_info(
+            "%s: %zu entries, %llu bytes, version %llu", dbfile, memdb_entry_count(m),
+            (unsigned long long) memdb_total_size(m), (unsigned long long) version
+        );
+    }
     return 0;
 }

@@ -33,7 +33,11 @@ typedef struct Pmxcfs Pmxcfs;
 int pmxcfs_new(const PmxcfsOptions *o, Pmxcfs **ret);
 /* Mount and start the service threads. */
 int pmxcfs_start(Pmxcfs *p);
-/* Serve until SIGTERM/SIGINT/SIGHUP or unmount. */
+/* Serve until pmxcfs_stop() or an external unmount (blocks; run it on its own thread). */
 int pmxcfs_run(Pmxcfs *p);
+/* Make pmxcfs_run() return: unmounts the file system (lazily). */
+void pmxcfs_stop(Pmxcfs *p);
+/* Load a database the way start-up would and report what is wrong with it (for --check). */
+int pmxcfs_check_database(const char *dbfile, bool verbose);
 Pmxcfs *pmxcfs_free(Pmxcfs *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Pmxcfs *, pmxcfs_free);
