@@ -15,6 +15,7 @@
 struct Database {
     sqlite3 *sql;
     sqlite3_stmt *put;
+    sqlite3_stmt *meta;
     sqlite3_stmt *del;
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
@@ -85,6 +86,7 @@ Database *database_close(Database *db) {
     if (!db)
         return NULL;
     sqlite3_finalize(db->put);
+    sqlite3_finalize(db->meta);
     sqlite3_finalize(db->del);
     sqlite3_finalize(db->begin);
     sqlite3_finalize(db->commit);
@@ -130,6 +132,12 @@ int database_open(const char *path, Database **ret) {
              "REPLACE INTO tree (inode, parent, version, writer, mtime, type, name, data) "
              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
              &db->put
+         )) < 0 ||
+        (r = prepare(
+             db,
+             "UPDATE tree SET parent = ?2, version = ?3, writer = ?4, mtime = ?5, type = ?6, "
+             "name = ?7 WHERE inode = ?1",
+             &db->meta
          )) < 0 ||
         (r = prepare(db, "DELETE FROM tree WHERE inode = ?1", &db->del)) < 0 ||
         (r = prepare(db, "BEGIN", &db->begin)) < 0 ||
@@ -216,6 +224,18 @@ int database_put(Database *db, const DatabaseRow *row) {
         sqlite3_bind_blob64(st, 8, row->data, row->size, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 8);
+    return step_reset(db, st);
+}
+
+int database_update_meta(Database *db, const DatabaseRow *row) {
+    sqlite3_stmt *st = db->meta;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64) row->inode);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64) row->parent);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64) row->version);
+    sqlite3_bind_int64(st, 4, row->writer);
+    sqlite3_bind_int64(st, 5, row->mtime);
+    sqlite3_bind_int64(st, 6, row->type);
+    sqlite3_bind_text(st, 7, row->name, -1, SQLITE_STATIC);
     return step_reset(db, st);
 }
 

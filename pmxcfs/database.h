@@ -41,6 +41,8 @@ int database_begin(Database *db);
 int database_commit(Database *db);
 void database_rollback(Database *db);
 int database_put(Database *db, const DatabaseRow *row);
+/* Update every column but data of an existing row (no-op when the row is missing). */
+int database_update_meta(Database *db, const DatabaseRow *row);
 int database_delete(Database *db, uint64_t inode);
 int database_put_version(Database *db, uint64_t version, uint32_t writer, uint32_t mtime);
 

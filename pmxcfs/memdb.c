@@ -5,11 +5,11 @@
  * rows, and only then changes RAM with operations that cannot fail. The VM list and the lock
  * table are derived state kept in step with the tree.
  *
- * The __version__ row is written by deletions (which leave no row carrying the new version),
- * by mtime changes (whose row carries the new mtime, not the operation's stamp) and at close;
- * every other operation writes a row whose version is the new global version, so loading
- * takes max(__version__, all row versions) and recovers the exact version and root stamp
- * after a crash while most saves touch one row instead of two.
+ * Durability: an operation is committed when its rows are appended to the operation log
+ * (oplog.h) with one write; dirty rows are copied into config.db in one transaction per batch
+ * (checkpoint: after MEMDB_CHECKPOINT_OPS operations, MEMDB_FLUSH_DELAY_MS after the first
+ * change, and at close), and memdb_open() replays whatever the log still holds. After a clean
+ * stop config.db alone is complete and upstream-compatible.
  */
 #include "memdb.h"
 
@@ -20,6 +20,8 @@
 #include <time.h>
 
 #include "database.h"
+#include "oplog.h"
+#include "pve/log.h"
 #include "pve/paths.h"
 #include "pve/string-util.h"
 
@@ -376,38 +378,130 @@ static void bump_root(Memdb *m, uint64_t version, uint32_t writer, uint32_t mtim
     m->root->mtime = mtime;
 }
 
-/* Persist rows: optional delete, optional put, optional version row, in one transaction. */
+/* Write the __version__ row straight into the database (start-up repair). */
+static int write_version_row(Memdb *m, uint64_t version, uint32_t writer, uint32_t mtime) {
+    int r = database_begin(m->db);
+    if (r < 0)
+        return r;
+    if ((r = database_put_version(m->db, version, writer, mtime)) < 0 ||
+        (r = database_commit(m->db)) < 0) {
+        database_rollback(m->db);
+        return r;
+    }
+    return 0;
+}
+
+/*
+ * Make one operation durable: an optional deleted row, an optional changed row (whole, or
+ * without its data when only metadata changed) and the new global version, appended to the
+ * operation log with one write. The rows become dirty and reach config.db at the next
+ * checkpoint. Nothing in RAM changes here, and nothing can fail after the append.
+ */
 static int persist(
     Memdb *m,
     uint64_t delete_inode,
-    const DatabaseRow *put,
-    const DatabaseRow *put2,
-    bool version_row,
+    const DatabaseRow *row,
+    bool meta_only,
     uint64_t version,
     uint32_t writer,
     uint32_t mtime
 ) {
+    OplogRecord recs[3];
+    size_t n = 0;
     int r;
-    if (!m->db)
+
+    if (!m->oplog)
         return 0;
-    r = database_begin(m->db);
+    if (hashmap_reserve(m->dirty, 1) < 0 || hashmap_reserve(m->deleted, 1) < 0)
+        return -ENOMEM;
+    if (delete_inode)
+        recs[n++] = (OplogRecord){.kind = OPLOG_DELETE, .row = {.inode = delete_inode}};
+    if (row)
+        recs[n++] = (OplogRecord){.kind = meta_only ? OPLOG_META : OPLOG_PUT, .row = *row};
+    recs[n++] = (OplogRecord){
+        .kind = OPLOG_VERSION,
+        .row = {.version = version, .writer = writer, .mtime = mtime, .type = MEMDB_TYPE_REG},
+    };
+    if (m->inject_failure && --m->inject_failure == 0)
+        return -EIO;
+    r = oplog_append(m->oplog, recs, n);
     if (r < 0)
-        return r;
-    if (delete_inode && (r = database_delete(m->db, delete_inode)) < 0)
-        goto fail;
-    if (put && (r = database_put(m->db, put)) < 0)
-        goto fail;
-    if (put2 && (r = database_put(m->db, put2)) < 0)
-        goto fail;
-    if (version_row && (r = database_put_version(m->db, version, writer, mtime)) < 0)
-        goto fail;
-    r = database_commit(m->db);
-    if (r < 0)
-        goto fail;
+        return r == -ENOSPC || r == -EFBIG ? r : -EIO;
+
+    if (delete_inode) {
+        (void) hashmap_remove(m->dirty, U64_TO_KEY(delete_inode));
+        (void) hashmap_put(m->deleted, U64_TO_KEY(delete_inode), m);
+    }
+    if (row)
+        (void) hashmap_put(m->dirty, U64_TO_KEY(row->inode), m);
+    if (m->dirty_ops++ == 0)
+        pthread_cond_signal(&m->flush_cond);
     return 0;
+}
+
+/* Copy every dirty row from RAM into config.db in one transaction, then empty the log.
+ * Called with the mutex held. On failure the log keeps everything and we retry later. */
+static int checkpoint(Memdb *m) {
+    size_t it;
+    const void *k;
+    int r;
+
+    if (!m->db || !m->oplog || m->dirty_ops == 0)
+        return 0;
+    if ((r = database_begin(m->db)) < 0)
+        return r;
+    it = 0;
+    while (hashmap_iterate(m->deleted, &it, &k, NULL))
+        if ((r = database_delete(m->db, KEY_TO_U64(k))) < 0)
+            goto fail;
+    it = 0;
+    while (hashmap_iterate(m->dirty, &it, &k, NULL)) {
+        const MemdbEntry *e = hashmap_get(m->inodes, k);
+        if (!e)
+            continue; /* deleted since: its DELETE is in `deleted` */
+        DatabaseRow row = entry_row(e);
+        if ((r = database_put(m->db, &row)) < 0)
+            goto fail;
+    }
+    if ((r = database_put_version(m->db, m->root->version, m->root->writer, m->root->mtime)) < 0 ||
+        (r = database_commit(m->db)) < 0)
+        goto fail;
+    /* config.db now holds everything the log held. */
+    r = oplog_reset(m->oplog);
+    hashmap_clear(m->dirty);
+    hashmap_clear(m->deleted);
+    m->dirty_ops = 0;
+    m->checkpoint_failed = false;
+    return r;
 fail:
     database_rollback(m->db);
-    return -EIO;
+    if (!m->checkpoint_failed)
+        log_warning_errno(r, "Cannot update the database, operations stay in the log: %m");
+    m->checkpoint_failed = true;
+    return r;
+}
+
+/* Background flush: config.db follows the log within flush_delay_ms of a change. */
+static void *flusher_thread(void *userdata) {
+    Memdb *m = userdata;
+    pthread_mutex_lock(&m->mutex);
+    while (!m->stop_flusher) {
+        if (m->dirty_ops == 0) {
+            pthread_cond_wait(&m->flush_cond, &m->mutex);
+            continue;
+        }
+        struct timespec deadline;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        uint64_t ns = (uint64_t) deadline.tv_nsec + (uint64_t) m->flush_delay_ms * 1000000u;
+        deadline.tv_sec += (time_t) (ns / 1000000000u);
+        deadline.tv_nsec = (long) (ns % 1000000000u);
+        while (!m->stop_flusher &&
+               pthread_cond_timedwait(&m->flush_cond, &m->mutex, &deadline) != ETIMEDOUT)
+            ;
+        (void) checkpoint(m);
+    }
+    pthread_mutex_unlock(&m->mutex);
+    return NULL;
 }
 
 static void changed(Memdb *m, const char *path) {
@@ -421,8 +515,13 @@ static Memdb *memdb_lock(Memdb *m) {
     pthread_mutex_lock(&m->mutex);
     return m;
 }
-static void memdb_unlockp(Memdb **m) {
-    pthread_mutex_unlock(&(*m)->mutex);
+static void memdb_unlockp(Memdb **mp) {
+    Memdb *m = *mp;
+    /* Bound the log: a burst of operations checkpoints right away instead of after the delay. */
+    if (m->dirty_ops >= MEMDB_CHECKPOINT_OPS ||
+        (m->oplog && oplog_size(m->oplog) >= MEMDB_CHECKPOINT_BYTES))
+        (void) checkpoint(m);
+    pthread_mutex_unlock(&m->mutex);
 }
 
 static int writable(Memdb *m) {
@@ -456,7 +555,7 @@ static int create_entry(Memdb *m, const char *path, uint8_t type, uint32_t write
     e->mtime = mtime;
 
     DatabaseRow row = entry_row(e);
-    if ((r = persist(m, 0, &row, NULL, false, version, writer, mtime)) < 0)
+    if ((r = persist(m, 0, &row, false, version, writer, mtime)) < 0)
         return r;
 
     MemdbEntry *added = TAKE_PTR(e);
@@ -524,7 +623,7 @@ static int update_data(
     next.writer = writer;
     next.mtime = mtime;
     DatabaseRow row = entry_row(&next);
-    if ((r = persist(m, 0, &row, NULL, false, version, writer, mtime)) < 0)
+    if ((r = persist(m, 0, &row, false, version, writer, mtime)) < 0)
         return r;
 
     m->total_size = m->total_size - e->size + new_size;
@@ -606,7 +705,7 @@ static int delete_locked(Memdb *m, const char *path, uint32_t writer, uint32_t m
         return -ENOTEMPTY;
 
     uint64_t version = m->root->version + 1;
-    if ((r = persist(m, e->inode, NULL, NULL, true, version, writer, mtime)) < 0)
+    if ((r = persist(m, e->inode, NULL, false, version, writer, mtime)) < 0)
         return r;
     unlink_entry(m, parent, e, path);
     bump_root(m, version, writer, mtime);
@@ -670,7 +769,7 @@ int memdb_rename(Memdb *m, const char *from, const char *to, uint32_t writer, ui
     next.writer = writer;
     next.mtime = mtime;
     DatabaseRow row = entry_row(&next);
-    if ((r = persist(m, target ? target->inode : 0, &row, NULL, false, version, writer, mtime)) < 0)
+    if ((r = persist(m, target ? target->inode : 0, &row, true, version, writer, mtime)) < 0)
         return r;
 
     if (target)
@@ -732,7 +831,7 @@ int memdb_mtime(Memdb *m, const char *path, uint32_t new_mtime, uint32_t writer,
     DatabaseRow row = entry_row(&next);
     /* The row carries new_mtime (and a lock keeps its writer), not the operation's stamp, so
      * the loader could not recover the root's writer/mtime from it: write __version__ too. */
-    if ((r = persist(m, 0, &row, NULL, true, version, writer, mtime)) < 0)
+    if ((r = persist(m, 0, &row, true, version, writer, mtime)) < 0)
         return r;
     e->version = version;
     e->mtime = new_mtime;
@@ -965,7 +1064,7 @@ int memdb_sync_version(Memdb *m) {
     MEMDB_LOCKED(m);
     if (!m->db)
         return 0;
-    return persist(m, 0, NULL, NULL, true, m->root->version, m->root->writer, m->root->mtime);
+    return checkpoint(m);
 }
 
 /* ---- open / load ------------------------------------------------------------------------ */
@@ -1116,11 +1215,23 @@ static void rebuild_locks(Memdb *m) {
     }
 }
 
+void memdb_inject_failure(Memdb *m, unsigned n) {
+    MEMDB_LOCKED(m);
+    m->inject_failure = n;
+}
+
 Memdb *memdb_close(Memdb *m) {
     if (!m)
         return NULL;
-    if (m->db && !m->errors)
-        (void) memdb_sync_version(m);
+    if (m->flusher_started) {
+        pthread_mutex_lock(&m->mutex);
+        m->stop_flusher = true;
+        pthread_cond_signal(&m->flush_cond);
+        pthread_mutex_unlock(&m->mutex);
+        (void) pthread_join(m->flusher, NULL);
+    }
+    if (m->db && m->oplog)
+        (void) memdb_sync_version(m); /* on failure the log keeps the rest for the next open */
     size_t it = 0;
     void *v;
     while (hashmap_iterate(m->inodes, &it, NULL, &v))
@@ -1136,10 +1247,51 @@ Memdb *memdb_close(Memdb *m) {
     hashmap_free(m->vms);
     hashmap_free(m->locks);
     entry_free(m->root);
+    hashmap_free(m->dirty);
+    hashmap_free(m->deleted);
+    oplog_close(m->oplog);
     database_close(m->db);
+    pthread_cond_destroy(&m->flush_cond);
     pthread_mutex_destroy(&m->mutex);
     free(m);
     return NULL;
+}
+
+static int replay_record(void *userdata, const OplogRecord *rec) {
+    Database *db = userdata;
+    switch (rec->kind) {
+    case OPLOG_PUT:
+        return database_put(db, &rec->row);
+    case OPLOG_META:
+        return database_update_meta(db, &rec->row);
+    case OPLOG_DELETE:
+        return database_delete(db, rec->row.inode);
+    case OPLOG_VERSION:
+        return database_put_version(db, rec->row.version, rec->row.writer, rec->row.mtime);
+    }
+    return -EBADMSG;
+}
+
+/* Bring config.db up to date with a log left by a crash, in one transaction, then empty it. */
+static int replay_oplog(Memdb *m, const char *logpath) {
+    uint64_t dropped = 0;
+    int r = database_begin(m->db);
+    if (r < 0)
+        return r;
+    r = oplog_replay(logpath, replay_record, m->db, &dropped);
+    if (r < 0 || (r = database_commit(m->db)) < 0) {
+        database_rollback(m->db);
+        return r;
+    }
+    if (dropped > 0)
+        log_warning(
+            "Ignored the last %llu bytes of '%s': an operation interrupted by a crash "
+            "(it never reported success).",
+            (unsigned long long) dropped, logpath
+        );
+    if (truncate(logpath, 0) < 0 && errno != ENOENT)
+        return -errno;
+    return 0;
 }
 
 static __thread const char *open_error_msg;
@@ -1161,13 +1313,21 @@ int memdb_open(const char *db_path, const MemdbLimits *limits, Memdb **ret) {
     if (!m)
         return -ENOMEM;
     pthread_mutex_init(&m->mutex, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->flush_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    m->flush_delay_ms = MEMDB_FLUSH_DELAY_MS;
     m->limits = limits ? *limits : memdb_default_limits();
     m->now = monotonic_seconds;
     m->inodes = hashmap_new(&hashmap_u64_ops);
     m->vms = hashmap_new(&hashmap_u64_ops);
     m->locks = hashmap_new(&hashmap_string_ops);
+    m->dirty = hashmap_new(&hashmap_u64_ops);
+    m->deleted = hashmap_new(&hashmap_u64_ops);
     m->root = entry_new(MEMDB_TYPE_DIR, "");
-    if (!m->inodes || !m->vms || !m->locks || !m->root)
+    if (!m->inodes || !m->vms || !m->locks || !m->dirty || !m->deleted || !m->root)
         return -ENOMEM;
     if (hashmap_put(m->inodes, U64_TO_KEY(0), m->root) < 0)
         return -ENOMEM;
@@ -1176,6 +1336,14 @@ int memdb_open(const char *db_path, const MemdbLimits *limits, Memdb **ret) {
         r = database_open(db_path, &m->db);
         if (r < 0) {
             open_error_msg = "cannot open database";
+            return r;
+        }
+        _cleanup_free_ char *logpath = NULL;
+        if (asprintf(&logpath, "%s-oplog", db_path) < 0)
+            return -ENOMEM;
+        r = replay_oplog(m, logpath);
+        if (r < 0) {
+            open_error_msg = "cannot replay the operation log";
             return r;
         }
         LoadState s = {.m = m};
@@ -1205,8 +1373,13 @@ int memdb_open(const char *db_path, const MemdbLimits *limits, Memdb **ret) {
         if (version == 0)
             version = 1; /* a new database starts at version 1 */
         bump_root(m, version, writer, mtime);
-        if (repair && (r = persist(m, 0, NULL, NULL, true, version, writer, mtime)) < 0)
+        if (repair && (r = write_version_row(m, version, writer, mtime)) < 0)
             return r;
+        r = oplog_open(logpath, &m->oplog);
+        if (r < 0) {
+            open_error_msg = "cannot open the operation log";
+            return r;
+        }
     } else
         m->root->version = 1;
 
@@ -1214,6 +1387,12 @@ int memdb_open(const char *db_path, const MemdbLimits *limits, Memdb **ret) {
     if (r < 0)
         return r;
     rebuild_locks(m);
+    if (m->oplog) {
+        r = -pthread_create(&m->flusher, NULL, flusher_thread, m);
+        if (r < 0)
+            return r;
+        m->flusher_started = true;
+    }
     open_error_msg = NULL;
     *ret = TAKE_PTR(m);
     return 0;

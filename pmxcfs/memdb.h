@@ -23,6 +23,12 @@
 #include "pve/macro.h"
 
 typedef struct Database Database;
+typedef struct Oplog Oplog;
+
+/* Checkpoint into config.db after this many operations or log bytes, or after the delay. */
+#define MEMDB_CHECKPOINT_OPS   1024u
+#define MEMDB_CHECKPOINT_BYTES (8u * 1024 * 1024)
+#define MEMDB_FLUSH_DELAY_MS   100u
 
 #define MEMDB_TYPE_DIR 4
 #define MEMDB_TYPE_REG 8
@@ -87,9 +93,20 @@ typedef void (*MemdbChangeFn)(void *userdata, const char *path);
 
 typedef struct Memdb {
     pthread_mutex_t mutex;
-    MemdbEntry *root; /* inode 0; holds the global version, writer and mtime */
-    Hashmap *inodes;  /* inode -> MemdbEntry */
-    Database *db;     /* may be NULL (pure RAM, tests) */
+    MemdbEntry *root;   /* inode 0; holds the global version, writer and mtime */
+    Hashmap *inodes;    /* inode -> MemdbEntry */
+    Database *db;       /* may be NULL (pure RAM, tests) */
+    Oplog *oplog;       /* <db>-oplog: where operations become durable */
+    Hashmap *dirty;     /* inodes changed since the last checkpoint */
+    Hashmap *deleted;   /* inodes deleted since the last checkpoint */
+    unsigned dirty_ops; /* operations since the last checkpoint */
+    bool checkpoint_failed;
+    pthread_cond_t flush_cond;
+    pthread_t flusher;
+    bool flusher_started;
+    bool stop_flusher;
+    unsigned flush_delay_ms;
+    unsigned inject_failure; /* tests: fail the n-th next persistence step */
     MemdbLimits limits;
     uint64_t total_size;
     Hashmap *vms; /* vmid -> MemdbVm */
@@ -192,5 +209,8 @@ bool memdb_path_vm_config(
     const char *path, uint32_t *ret_vmid, char ret_node[256], MemdbGuestType *ret_type
 );
 
-/* Persist the __version__ row (done at close; the loader also repairs it after a crash). */
+/* Checkpoint now: copy every change still only in the operation log into config.db (done
+ * automatically within MEMDB_FLUSH_DELAY_MS, and at close). */
 int memdb_sync_version(Memdb *m);
+/* Tests: make the n-th next persistence step fail with -EIO (0 disables). */
+void memdb_inject_failure(Memdb *m, unsigned n);

@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(
     gcc meson ninja-build pkg-config
     libsystemd-dev libjansson-dev libssl-dev libcmocka-dev
-    libfuse3-dev fuse3 libsqlite3-dev sqlite3 libqb-dev
+    libfuse3-dev fuse3 libsqlite3-dev sqlite3 libqb-dev zlib1g-dev
     libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev
 )
 test_pkgs=(python3 procps iproute2 util-linux psmisc curl)

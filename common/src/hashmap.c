@@ -3,9 +3,9 @@
  * Linear-probing hash map with backward-shift deletion (no tombstones), so lookups stay short
  * after many removals. Capacity is a power of two and the load factor stays below 3/4.
  */
-#include <string.h>
-
 #include "pve/hashmap.h"
+
+#include <string.h>
 
 typedef struct Bucket {
     const void *key;
@@ -67,6 +67,14 @@ Hashmap *hashmap_free(Hashmap *h) {
         free(h);
     }
     return NULL;
+}
+
+void hashmap_clear(Hashmap *h) {
+    if (!h)
+        return;
+    free(h->b);
+    h->b = NULL;
+    h->cap = h->n = 0;
 }
 
 size_t hashmap_size(const Hashmap *h) {

@@ -30,6 +30,11 @@ static void test_strings(void **state) {
     assert_int_equal(hashmap_put(h, "k5", keys[6]), 0);
     assert_int_equal(hashmap_size(h), 1000);
     assert_ptr_equal(hashmap_get(h, "k5"), keys[6]);
+    hashmap_clear(h);
+    assert_int_equal(hashmap_size(h), 0);
+    assert_null(hashmap_get(h, "k5"));
+    assert_int_equal(hashmap_put(h, keys[1], keys[1]), 0);
+    assert_ptr_equal(hashmap_get(h, "k1"), keys[1]);
 }
 
 /* Random puts/removes checked against a plain array model. */

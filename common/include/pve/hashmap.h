@@ -37,6 +37,8 @@ void *hashmap_get(const Hashmap *h, const void *key);
 /* Remove and return the value (NULL if absent). */
 void *hashmap_remove(Hashmap *h, const void *key);
 size_t hashmap_size(const Hashmap *h);
+/* Remove every entry and release the buckets. */
+void hashmap_clear(Hashmap *h);
 
 /* Iterate: `size_t i = 0; const void *k; void *v; while (hashmap_iterate(h, &i, &k, &v)) ...`.
  * The map must not be modified during iteration. */
