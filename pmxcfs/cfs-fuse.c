@@ -29,11 +29,24 @@ enum { LINK_LOCAL, LINK_QEMU, LINK_LXC, LINK_OPENVZ, _LINK_MAX };
 static const char *const link_names[_LINK_MAX] = {"local", "qemu-server", "lxc", "openvz"};
 static const char *const link_suffix[_LINK_MAX] = {"", "/qemu-server", "/lxc", "/openvz"};
 
+typedef struct Inval {
+    struct Inval *next;
+    bool all;
+    char path[];
+} Inval;
+
 struct CfsFuse {
     CfsFuseConfig cfg;
     struct fuse_session *se;
     char *link_target[_LINK_MAX];
     bool mounted;
+    /* Invalidations run on their own thread: the kernel may need a lock that a FUSE request
+     * holds while it waits for the cluster thread that asked for the invalidation. */
+    pthread_t inval_thread;
+    bool inval_started, inval_stop;
+    pthread_mutex_t inval_lock;
+    pthread_cond_t inval_cond;
+    Inval *inval_head, *inval_tail;
 };
 
 typedef struct DirHandle {
@@ -183,7 +196,7 @@ static uint32_t now32(void) {
 /* Hand a mutation to the cluster layer, or apply it locally as writer 0. */
 static int submit(CfsFuse *f, const MemdbOp *op) {
     if (f->cfg.submit)
-        return f->cfg.submit(f->cfg.userdata, op);
+        return f->cfg.submit(f->cfg.submit_userdata, op);
     return memdb_apply(f->cfg.memdb, op, 0, now32());
 }
 
@@ -714,9 +727,24 @@ static const struct fuse_lowlevel_ops cfs_ops = {
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
+static void *inval_worker(void *userdata);
+
 CfsFuse *cfs_fuse_free(CfsFuse *f) {
     if (!f)
         return NULL;
+    if (f->inval_started) {
+        pthread_mutex_lock(&f->inval_lock);
+        f->inval_stop = true;
+        pthread_cond_signal(&f->inval_cond);
+        pthread_mutex_unlock(&f->inval_lock);
+        (void) pthread_join(f->inval_thread, NULL);
+    }
+    for (Inval *i = f->inval_head, *next; i; i = next) {
+        next = i->next;
+        free(i);
+    }
+    pthread_mutex_destroy(&f->inval_lock);
+    pthread_cond_destroy(&f->inval_cond);
     if (f->se) {
         if (f->mounted)
             fuse_session_unmount(f->se);
@@ -733,6 +761,8 @@ int cfs_fuse_new(const CfsFuseConfig *config, const char *mountpoint, CfsFuse **
     if (!f)
         return -ENOMEM;
     f->cfg = *config;
+    pthread_mutex_init(&f->inval_lock, NULL);
+    pthread_cond_init(&f->inval_cond, NULL);
     for (size_t i = 0; i < _LINK_MAX; i++)
         if (asprintf(&f->link_target[i], "nodes/%s%s", config->nodename, link_suffix[i]) < 0) {
             f->link_target[i] = NULL;
@@ -750,6 +780,9 @@ int cfs_fuse_new(const CfsFuseConfig *config, const char *mountpoint, CfsFuse **
     if (fuse_session_mount(f->se, mountpoint) != 0)
         return -EIO;
     f->mounted = true;
+    if (pthread_create(&f->inval_thread, NULL, inval_worker, f) != 0)
+        return -EAGAIN;
+    f->inval_started = true;
     *ret = TAKE_PTR(f);
     return 0;
 }
@@ -775,7 +808,7 @@ void cfs_fuse_exit(CfsFuse *f) {
     }
 }
 
-void cfs_fuse_invalidate_path(CfsFuse *f, const char *path) {
+static void invalidate_path_now(CfsFuse *f, const char *path) {
     MemdbStat parent, self;
     const char *slash = strrchr(path, '/');
     _cleanup_free_ char *dir = slash ? strndup(path, (size_t) (slash - path)) : strdup("");
@@ -803,8 +836,66 @@ static void invalidate_tree(CfsFuse *f, uint64_t inode, unsigned depth) {
     memdb_dirents_free(list, n);
 }
 
-void cfs_fuse_invalidate_all(CfsFuse *f) {
+static void invalidate_all_now(CfsFuse *f) {
     invalidate_tree(f, 0, 0);
     for (size_t i = 0; i < n_plug_inodes(f); i++)
         (void) fuse_lowlevel_notify_inval_inode(f->se, PLUG_INO_BASE + i, -1, 0);
+}
+
+static void *inval_worker(void *userdata) {
+    CfsFuse *f = userdata;
+    pthread_mutex_lock(&f->inval_lock);
+    for (;;) {
+        while (!f->inval_head && !f->inval_stop)
+            pthread_cond_wait(&f->inval_cond, &f->inval_lock);
+        if (!f->inval_head)
+            break;
+        Inval *i = f->inval_head;
+        f->inval_head = i->next;
+        if (!f->inval_head)
+            f->inval_tail = NULL;
+        pthread_mutex_unlock(&f->inval_lock);
+        if (!f->inval_stop) {
+            if (i->all)
+                invalidate_all_now(f);
+            else
+                invalidate_path_now(f, i->path);
+        }
+        free(i);
+        pthread_mutex_lock(&f->inval_lock);
+    }
+    pthread_mutex_unlock(&f->inval_lock);
+    return NULL;
+}
+
+static void queue_inval(CfsFuse *f, const char *path) {
+    size_t len = path ? strlen(path) : 0;
+    Inval *i = calloc(1, sizeof *i + len + 1);
+    if (!i)
+        return; /* the attribute timeout still bounds how long a stale entry lives */
+    i->all = !path;
+    if (path)
+        memcpy(i->path, path, len + 1);
+    pthread_mutex_lock(&f->inval_lock);
+    if (f->inval_tail)
+        f->inval_tail->next = i;
+    else
+        f->inval_head = i;
+    f->inval_tail = i;
+    pthread_cond_signal(&f->inval_cond);
+    pthread_mutex_unlock(&f->inval_lock);
+}
+
+void cfs_fuse_invalidate_path(CfsFuse *f, const char *path) {
+    if (f)
+        queue_inval(f, path);
+}
+
+void cfs_fuse_invalidate_all(CfsFuse *f) {
+    if (f)
+        queue_inval(f, NULL);
+}
+
+void cfs_fuse_invalidate_changed(void *fuse, const char *path) {
+    cfs_fuse_invalidate_path(fuse, path);
 }

@@ -39,7 +39,8 @@ typedef struct CfsFuseConfig {
     double cache_timeout; /* kernel entry/attr cache, seconds */
     /* Route a mutation: NULL = apply to memdb now as writer 0 (local mode). The cluster layer
      * sets this to multicast the operation and return the result of its own delivery. */
-    int (*submit)(void *userdata, const MemdbOp *op);
+    int (*submit)(void *submit_userdata, const MemdbOp *op);
+    void *submit_userdata;
 } CfsFuseConfig;
 
 typedef struct CfsFuse CfsFuse;
@@ -53,8 +54,12 @@ void cfs_fuse_exit(CfsFuse *f);
 CfsFuse *cfs_fuse_free(CfsFuse *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CfsFuse *, cfs_fuse_free);
 
-/* Drop the kernel's cached view of a path (changes that did not come through this mount). */
+/* Drop the kernel's cached view of a path (changes that did not come through this mount).
+ * Asynchronous: queued for the invalidation thread, so it is safe from any thread, including
+ * one that a blocked FUSE request waits for. NULL f is a no-op. */
 void cfs_fuse_invalidate_path(CfsFuse *f, const char *path);
+/* The same as a MemdbChangeFn (userdata = the CfsFuse). */
+void cfs_fuse_invalidate_changed(void *fuse, const char *path);
 /* Drop every cached attribute (e.g. after a quorum change altered all modes). */
 void cfs_fuse_invalidate_all(CfsFuse *f);
 

@@ -21,8 +21,10 @@
 
 #include "database.h"
 #include "oplog.h"
+#include "pve/digest.h"
 #include "pve/log.h"
 #include "pve/paths.h"
+#include "pve/strbuf.h"
 #include "pve/string-util.h"
 
 typedef struct MemdbLock {
@@ -806,6 +808,8 @@ int memdb_mtime(Memdb *m, const char *path, uint32_t new_mtime, uint32_t writer,
 
     bool is_lock = e->type == MEMDB_TYPE_DIR && memdb_path_is_lockdir(path);
     if (is_lock) {
+        if (new_mtime == 0 && m->cluster_locks)
+            return -EACCES; /* the request travels as UNLOCK_REQUEST; see dcdb */
         if (new_mtime == 0) {
             /* Break request: honoured once the lock went unrenewed for lock_timeout. */
             MemdbLock *l = hashmap_get(m->locks, path);
@@ -1215,6 +1219,367 @@ static void rebuild_locks(Memdb *m) {
     }
 }
 
+/* ---- replication ------------------------------------------------------------------------ */
+
+static int load_tree(Memdb *m, bool repair_version);
+
+static void put_le(char **p, const void *v, size_t n) {
+    memcpy(*p, v, n);
+    *p += n;
+}
+
+static int entry_digest(const MemdbEntry *e, uint8_t ret[32]) {
+    _cleanup_(digest_freep) Digest *d = digest_new_sha256();
+    uint8_t type = e->type;
+    if (!d)
+        return -ENOMEM;
+    if (digest_update(d, &e->version, 8) < 0 || digest_update(d, &e->writer, 4) < 0 ||
+        digest_update(d, &e->mtime, 4) < 0 || digest_update(d, &e->size, 4) < 0 ||
+        digest_update(d, &type, 1) < 0 || digest_update(d, &e->parent, 8) < 0 ||
+        digest_update(d, e->name, strlen(e->name) + 1) < 0 ||
+        (e->size && digest_update(d, e->data, e->size) < 0))
+        return -EIO;
+    return digest_finish(d, ret);
+}
+
+static int cmp_entry_inode(const void *a, const void *b) {
+    const MemdbEntry *x = *(MemdbEntry *const *) a, *y = *(MemdbEntry *const *) b;
+    return x->inode < y->inode ? -1 : x->inode > y->inode;
+}
+
+static int encode_index_locked(Memdb *m, void **ret, size_t *ret_len) {
+    size_t n = hashmap_size(m->inodes) - 1, i = 0, it = 0;
+    _cleanup_free_ MemdbEntry **list = calloc(n ? n : 1, sizeof *list);
+    void *v;
+    if (!list)
+        return -ENOMEM;
+    while (hashmap_iterate(m->inodes, &it, NULL, &v))
+        if (v != m->root)
+            list[i++] = v;
+    qsort(list, n, sizeof *list, cmp_entry_inode);
+    size_t len = MEMDB_INDEX_HEADER_SIZE + n * MEMDB_INDEX_ENTRY_SIZE;
+    char *buf = malloc(len), *p = buf;
+    if (!buf)
+        return -ENOMEM;
+    uint64_t last = n ? list[n - 1]->inode : 0;
+    uint32_t count = (uint32_t) n, bytes = (uint32_t) m->total_size;
+    put_le(&p, &m->root->version, 8);
+    put_le(&p, &last, 8);
+    put_le(&p, &m->root->writer, 4);
+    put_le(&p, &m->root->mtime, 4);
+    put_le(&p, &count, 4);
+    put_le(&p, &bytes, 4);
+    for (i = 0; i < n; i++) {
+        put_le(&p, &list[i]->inode, 8);
+        int r = entry_digest(list[i], (uint8_t *) p);
+        if (r < 0) {
+            free(buf);
+            return r;
+        }
+        p += 32;
+    }
+    *ret = buf;
+    *ret_len = len;
+    return 0;
+}
+
+int memdb_encode_index(Memdb *m, void **ret, size_t *ret_len) {
+    MEMDB_LOCKED(m);
+    return encode_index_locked(m, ret, ret_len);
+}
+
+int memdb_index_parse(
+    const void *data, size_t len, MemdbIndexHeader *ret, const uint8_t **ret_entries
+) {
+    MemdbIndexHeader h;
+    const char *p = data;
+    if (len < MEMDB_INDEX_HEADER_SIZE)
+        return -EBADMSG;
+    memcpy(&h.version, p, 8);
+    memcpy(&h.last_inode, p + 8, 8);
+    memcpy(&h.writer, p + 16, 4);
+    memcpy(&h.mtime, p + 20, 4);
+    memcpy(&h.count, p + 24, 4);
+    memcpy(&h.bytes, p + 28, 4);
+    if ((len - MEMDB_INDEX_HEADER_SIZE) / MEMDB_INDEX_ENTRY_SIZE != h.count ||
+        (len - MEMDB_INDEX_HEADER_SIZE) % MEMDB_INDEX_ENTRY_SIZE != 0)
+        return -EBADMSG;
+    *ret = h;
+    if (ret_entries)
+        *ret_entries = (const uint8_t *) p + MEMDB_INDEX_HEADER_SIZE;
+    return 0;
+}
+
+int memdb_checksum(Memdb *m, uint8_t ret[32]) {
+    _cleanup_free_ void *idx = NULL;
+    size_t len;
+    int r = memdb_encode_index(m, &idx, &len);
+    return r < 0 ? r : digest_sha256(idx, len, ret);
+}
+
+int memdb_encode_entry(Memdb *m, uint64_t inode, void **ret, size_t *ret_len) {
+    MEMDB_LOCKED(m);
+    const MemdbEntry *e = hashmap_get(m->inodes, U64_TO_KEY(inode));
+    if (!e || e == m->root)
+        return -ENOENT;
+    uint32_t namelen = (uint32_t) strlen(e->name) + 1;
+    size_t len = 8 * 3 + 4 * 4 + 1 + namelen + e->size;
+    char *buf = malloc(len), *p = buf;
+    if (!buf)
+        return -ENOMEM;
+    put_le(&p, &e->parent, 8);
+    put_le(&p, &e->inode, 8);
+    put_le(&p, &e->version, 8);
+    put_le(&p, &e->writer, 4);
+    put_le(&p, &e->mtime, 4);
+    put_le(&p, &e->size, 4);
+    put_le(&p, &namelen, 4);
+    put_le(&p, &e->type, 1);
+    put_le(&p, e->name, namelen);
+    if (e->size)
+        put_le(&p, e->data, e->size);
+    *ret = buf;
+    *ret_len = len;
+    return 0;
+}
+
+int memdb_decode_entry(const void *data, size_t len, DatabaseRow *ret) {
+    const char *p = data;
+    uint32_t size, namelen;
+    DatabaseRow r = {0};
+    if (len < 41)
+        return -EBADMSG;
+    memcpy(&r.parent, p, 8);
+    memcpy(&r.inode, p + 8, 8);
+    memcpy(&r.version, p + 16, 8);
+    memcpy(&r.writer, p + 24, 4);
+    memcpy(&r.mtime, p + 28, 4);
+    memcpy(&size, p + 32, 4);
+    memcpy(&namelen, p + 36, 4);
+    r.type = (uint8_t) p[40];
+    if (namelen < 2 || namelen > NAME_MAX + 1 || (size_t) namelen + size != len - 41 ||
+        p[41 + namelen - 1] != '\0' || memchr(p + 41, '\0', namelen - 1) ||
+        (r.type != MEMDB_TYPE_DIR && r.type != MEMDB_TYPE_REG) || r.inode == 0 ||
+        (r.type == MEMDB_TYPE_DIR && size))
+        return -EBADMSG;
+    r.name = p + 41;
+    r.data = size ? p + 41 + namelen : NULL;
+    r.size = size;
+    *ret = r;
+    return 0;
+}
+
+static void free_tree(MemdbEntry *root, Hashmap *inodes, Hashmap *vms, Hashmap *locks) {
+    size_t it = 0;
+    void *v;
+    while (hashmap_iterate(inodes, &it, NULL, &v))
+        if (v != root)
+            entry_free(v);
+    it = 0;
+    while (hashmap_iterate(vms, &it, NULL, &v))
+        free(v);
+    it = 0;
+    while (hashmap_iterate(locks, &it, NULL, &v))
+        lock_free(v);
+    hashmap_free(inodes);
+    hashmap_free(vms);
+    hashmap_free(locks);
+    entry_free(root);
+}
+
+static int entry_path(Memdb *m, const MemdbEntry *e, StrBuf *out);
+
+int memdb_replace(
+    Memdb *m,
+    const void *index,
+    size_t index_len,
+    const DatabaseRow *rows,
+    size_t n,
+    MemdbChangeFn changed_fn,
+    void *userdata
+) {
+    MemdbIndexHeader h;
+    const uint8_t *entries;
+    int r;
+    MEMDB_LOCKED(m);
+
+    if (!m->db)
+        return -EOPNOTSUPP;
+    if ((r = memdb_index_parse(index, index_len, &h, &entries)) < 0)
+        return r;
+    if ((r = checkpoint(m)) < 0) /* config.db must equal RAM before we diff against it */
+        return r;
+
+    _cleanup_(hashmap_freep) Hashmap *keep = hashmap_new(&hashmap_u64_ops);
+    if (!keep || hashmap_reserve(keep, h.count) < 0)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < h.count; i++) {
+        uint64_t inode;
+        memcpy(&inode, entries + (size_t) i * MEMDB_INDEX_ENTRY_SIZE, 8);
+        (void) hashmap_put(keep, U64_TO_KEY(inode), m);
+    }
+
+    /* A fresh tree, loaded from the changed database inside the transaction. */
+    Memdb tmp = {.db = m->db, .limits = m->limits, .now = m->now};
+    tmp.inodes = hashmap_new(&hashmap_u64_ops);
+    tmp.vms = hashmap_new(&hashmap_u64_ops);
+    tmp.locks = hashmap_new(&hashmap_string_ops);
+    tmp.root = entry_new(MEMDB_TYPE_DIR, "");
+    if (!tmp.inodes || !tmp.vms || !tmp.locks || !tmp.root ||
+        hashmap_put(tmp.inodes, U64_TO_KEY(0), tmp.root) < 0) {
+        free_tree(tmp.root, tmp.inodes, tmp.vms, tmp.locks);
+        return -ENOMEM;
+    }
+
+    _cleanup_free_ void *got = NULL;
+    size_t got_len = 0;
+    if ((r = database_begin(m->db)) < 0)
+        goto fail_tmp;
+    size_t it = 0;
+    const void *k;
+    while (hashmap_iterate(m->inodes, &it, &k, NULL))
+        if (KEY_TO_U64(k) != 0 && !hashmap_get(keep, k) &&
+            (r = database_delete(m->db, KEY_TO_U64(k))) < 0)
+            goto fail;
+    for (size_t i = 0; i < n; i++)
+        if ((r = database_put(m->db, &rows[i])) < 0)
+            goto fail;
+    if ((r = database_put_version(m->db, h.version, h.writer, h.mtime)) < 0)
+        goto fail;
+    if ((r = load_tree(&tmp, false)) < 0)
+        goto fail;
+    /* The loader trusts max(row versions); the leader's header is authoritative. */
+    bump_root(&tmp, h.version, h.writer, h.mtime);
+    if ((r = encode_index_locked(&tmp, &got, &got_len)) < 0)
+        goto fail;
+    if (got_len != index_len || memcmp(got, index, index_len) != 0) {
+        log_error("memdb: the tree built from the leader's updates does not match its index");
+        r = -EBADMSG;
+        goto fail;
+    }
+    if ((r = database_commit(m->db)) < 0)
+        goto fail;
+
+    /* Report the old paths of what goes away or changes, then the new paths. */
+    if (changed_fn) {
+        _cleanup_(hashmap_freep) Hashmap *updated = hashmap_new(&hashmap_u64_ops);
+        for (size_t i = 0; updated && i < n; i++)
+            (void) hashmap_put(updated, U64_TO_KEY(rows[i].inode), m);
+        it = 0;
+        void *v;
+        while (hashmap_iterate(m->inodes, &it, &k, &v)) {
+            _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+            if (v == m->root || (hashmap_get(keep, k) && updated && !hashmap_get(updated, k)))
+                continue;
+            if (entry_path(m, v, &b) == 0)
+                changed_fn(userdata, b.data);
+        }
+        for (size_t i = 0; i < n; i++) {
+            _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+            const MemdbEntry *e = hashmap_get(tmp.inodes, U64_TO_KEY(rows[i].inode));
+            if (e && entry_path(&tmp, e, &b) == 0)
+                changed_fn(userdata, b.data);
+        }
+    }
+
+    /* Swap in the new tree; nothing below can fail. */
+    MemdbEntry *old_root = m->root;
+    Hashmap *old_inodes = m->inodes, *old_vms = m->vms, *old_locks = m->locks;
+    m->root = tmp.root;
+    m->inodes = tmp.inodes;
+    m->vms = tmp.vms;
+    m->locks = tmp.locks;
+    m->total_size = tmp.total_size;
+    m->vmlist_version += tmp.vmlist_version + 1;
+    m->vm_counter += tmp.vm_counter;
+    free_tree(old_root, old_inodes, old_vms, old_locks);
+    (void) oplog_reset(m->oplog);
+    hashmap_clear(m->dirty);
+    hashmap_clear(m->deleted);
+    m->dirty_ops = 0;
+    return 0;
+fail:
+    database_rollback(m->db);
+fail_tmp:
+    free_tree(tmp.root, tmp.inodes, tmp.vms, tmp.locks);
+    return r;
+}
+
+/* The path of an entry ("" for the root), built by walking up the parents. */
+static int entry_path(Memdb *m, const MemdbEntry *e, StrBuf *out) {
+    const MemdbEntry *chain[256];
+    size_t depth = 0;
+    while (e && e != m->root && e->inode != 0) {
+        if (depth == ELEMENTSOF(chain))
+            return -ENAMETOOLONG;
+        chain[depth++] = e;
+        e = hashmap_get(m->inodes, U64_TO_KEY(e->parent));
+    }
+    if (!e)
+        return -ENOENT;
+    strbuf_append(out, "");
+    for (size_t i = depth; i > 0; i--) {
+        strbuf_append(out, chain[i - 1]->name);
+        if (i > 1)
+            strbuf_append_char(out, '/');
+    }
+    return out->error;
+}
+
+void memdb_set_cluster_locks(Memdb *m, bool cluster) {
+    MEMDB_LOCKED(m);
+    m->cluster_locks = cluster;
+}
+
+static int lock_entry(Memdb *m, const char *path, MemdbEntry **ret) {
+    MemdbEntry *e;
+    if (!memdb_path_is_lockdir(path))
+        return -EINVAL;
+    int r = resolve(m, path, &e);
+    if (r < 0)
+        return r;
+    if (e->type != MEMDB_TYPE_DIR)
+        return -ENOTDIR;
+    *ret = e;
+    return 0;
+}
+
+int memdb_lock_digest(Memdb *m, const char *path, uint8_t ret[32]) {
+    MemdbEntry *e;
+    MEMDB_LOCKED(m);
+    int r = lock_entry(m, path, &e);
+    return r < 0 ? r : entry_digest(e, ret);
+}
+
+int memdb_lock_expired(Memdb *m, const char *path, const uint8_t csum[32]) {
+    MemdbEntry *e;
+    uint8_t cur[32];
+    MEMDB_LOCKED(m);
+    int r = lock_entry(m, path, &e);
+    if (r < 0 || (r = entry_digest(e, cur)) < 0)
+        return r;
+    MemdbLock *l = hashmap_get(m->locks, path);
+    if (memcmp(cur, csum, 32) != 0 || !l || l->inode != e->inode || l->version != e->version) {
+        lock_touch(m, path, e); /* changed since we started counting: restart */
+        return 0;
+    }
+    return m->now() - l->since > m->limits.lock_timeout;
+}
+
+int memdb_unlock(
+    Memdb *m, const char *path, const uint8_t csum[32], uint32_t writer, uint32_t mtime
+) {
+    MemdbEntry *e;
+    uint8_t cur[32];
+    MEMDB_LOCKED(m);
+    int r = lock_entry(m, path, &e);
+    if (r < 0 || (r = entry_digest(e, cur)) < 0)
+        return r;
+    if (memcmp(cur, csum, 32) != 0)
+        return -ESTALE;
+    return delete_locked(m, path, writer, mtime);
+}
+
 void memdb_inject_failure(Memdb *m, unsigned n) {
     MEMDB_LOCKED(m);
     m->inject_failure = n;
@@ -1232,21 +1597,7 @@ Memdb *memdb_close(Memdb *m) {
     }
     if (m->db && m->oplog)
         (void) memdb_sync_version(m); /* on failure the log keeps the rest for the next open */
-    size_t it = 0;
-    void *v;
-    while (hashmap_iterate(m->inodes, &it, NULL, &v))
-        if (v != m->root)
-            entry_free(v);
-    it = 0;
-    while (hashmap_iterate(m->vms, &it, NULL, &v))
-        free(v);
-    it = 0;
-    while (hashmap_iterate(m->locks, &it, NULL, &v))
-        lock_free(v);
-    hashmap_free(m->inodes);
-    hashmap_free(m->vms);
-    hashmap_free(m->locks);
-    entry_free(m->root);
+    free_tree(m->root, m->inodes, m->vms, m->locks);
     hashmap_free(m->dirty);
     hashmap_free(m->deleted);
     oplog_close(m->oplog);
@@ -1304,6 +1655,47 @@ int memdb_open_error(const char **ret_msg, uint64_t *ret_inode) {
     return open_error_msg ? 0 : -ENOENT;
 }
 
+/* Load the whole tree from the database into m's (empty) tree maps, as the strict upstream
+ * loader does, then rebuild the VM list and the lock table. With repair, a stale __version__
+ * row is corrected on disk. */
+static int load_tree(Memdb *m, bool repair_version) {
+    int r;
+    LoadState s = {.m = m};
+    r = database_load(m->db, load_row, &s);
+    if (r < 0) {
+        open_error_msg = s.error ? s.error : "cannot read database";
+        open_error_inode = s.error_inode;
+        return r;
+    }
+    r = link_tree(m, &open_error_msg, &open_error_inode);
+    if (r < 0)
+        return r;
+    /* The version is the highest one any row carries (see the file comment). */
+    uint64_t version = s.have_version_row ? s.row_version : 0;
+    uint32_t writer = s.row_writer, mtime = s.row_mtime;
+    size_t it = 0;
+    void *v;
+    while (hashmap_iterate(m->inodes, &it, NULL, &v)) {
+        const MemdbEntry *e = v;
+        if (e != m->root && (e->version > version || e->inode > version)) {
+            version = MAX(e->version, e->inode);
+            writer = e->writer;
+            mtime = e->mtime;
+        }
+    }
+    bool repair = !s.have_version_row || version != s.row_version;
+    if (version == 0)
+        version = 1; /* a new database starts at version 1 */
+    bump_root(m, version, writer, mtime);
+    if (repair && repair_version && (r = write_version_row(m, version, writer, mtime)) < 0)
+        return r;
+    r = rebuild_vmlist(m, &open_error_msg);
+    if (r < 0)
+        return r;
+    rebuild_locks(m);
+    return 0;
+}
+
 int memdb_open(const char *db_path, const MemdbLimits *limits, Memdb **ret) {
     _cleanup_(memdb_closep) Memdb *m = calloc(1, sizeof *m);
     int r;
@@ -1346,47 +1738,20 @@ int memdb_open(const char *db_path, const MemdbLimits *limits, Memdb **ret) {
             open_error_msg = "cannot replay the operation log";
             return r;
         }
-        LoadState s = {.m = m};
-        r = database_load(m->db, load_row, &s);
-        if (r < 0) {
-            open_error_msg = s.error ? s.error : "cannot read database";
-            open_error_inode = s.error_inode;
-            return r;
-        }
-        r = link_tree(m, &open_error_msg, &open_error_inode);
+        r = load_tree(m, true);
         if (r < 0)
-            return r;
-        /* The version is the highest one any row carries (see the file comment). */
-        uint64_t version = s.have_version_row ? s.row_version : 0;
-        uint32_t writer = s.row_writer, mtime = s.row_mtime;
-        size_t it = 0;
-        void *v;
-        while (hashmap_iterate(m->inodes, &it, NULL, &v)) {
-            const MemdbEntry *e = v;
-            if (e != m->root && (e->version > version || e->inode > version)) {
-                version = MAX(e->version, e->inode);
-                writer = e->writer;
-                mtime = e->mtime;
-            }
-        }
-        bool repair = !s.have_version_row || version != s.row_version;
-        if (version == 0)
-            version = 1; /* a new database starts at version 1 */
-        bump_root(m, version, writer, mtime);
-        if (repair && (r = write_version_row(m, version, writer, mtime)) < 0)
             return r;
         r = oplog_open(logpath, &m->oplog);
         if (r < 0) {
             open_error_msg = "cannot open the operation log";
             return r;
         }
-    } else
+    } else {
         m->root->version = 1;
-
-    r = rebuild_vmlist(m, &open_error_msg);
-    if (r < 0)
-        return r;
-    rebuild_locks(m);
+        r = rebuild_vmlist(m, &open_error_msg);
+        if (r < 0)
+            return r;
+    }
     if (m->oplog) {
         r = -pthread_create(&m->flusher, NULL, flusher_thread, m);
         if (r < 0)

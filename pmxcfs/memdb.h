@@ -19,10 +19,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "database.h"
 #include "pve/hashmap.h"
 #include "pve/macro.h"
 
-typedef struct Database Database;
 typedef struct Oplog Oplog;
 
 /* Checkpoint into config.db after this many operations or log bytes, or after the delay. */
@@ -107,6 +107,7 @@ typedef struct Memdb {
     bool stop_flusher;
     unsigned flush_delay_ms;
     unsigned inject_failure; /* tests: fail the n-th next persistence step */
+    bool cluster_locks;      /* utime(0) on a lock is a request, not a local break */
     MemdbLimits limits;
     uint64_t total_size;
     Hashmap *vms; /* vmid -> MemdbVm */
@@ -212,5 +213,61 @@ bool memdb_path_vm_config(
 /* Checkpoint now: copy every change still only in the operation log into config.db (done
  * automatically within MEMDB_FLUSH_DELAY_MS, and at close). */
 int memdb_sync_version(Memdb *m);
+/* ---- replication (used by dcdb) ---- */
+
+/* The index sent as STATE in a sync round: header {u64 version, u64 last inode, u32 writer,
+ * u32 mtime, u32 entry count, u32 total bytes}, then per entry (sorted by inode) {u64 inode,
+ * u8 sha256[32]} over the entry's version, writer, mtime, size, type, parent, name and data. */
+#define MEMDB_INDEX_HEADER_SIZE 32u
+#define MEMDB_INDEX_ENTRY_SIZE  40u
+
+typedef struct MemdbIndexHeader {
+    uint64_t version;
+    uint64_t last_inode;
+    uint32_t writer;
+    uint32_t mtime;
+    uint32_t count;
+    uint32_t bytes;
+} MemdbIndexHeader;
+
+int memdb_encode_index(Memdb *m, void **ret, size_t *ret_len);
+/* Validate an index; *ret_entries points to count entries of MEMDB_INDEX_ENTRY_SIZE bytes. */
+int memdb_index_parse(
+    const void *data, size_t len, MemdbIndexHeader *ret, const uint8_t **ret_entries
+);
+/* One entry as an UPDATE payload: {u64 parent, u64 inode, u64 version, u32 writer, u32 mtime,
+ * u32 size, u32 name length incl. NUL, u8 type, name, data}. */
+int memdb_encode_entry(Memdb *m, uint64_t inode, void **ret, size_t *ret_len);
+/* Decode an UPDATE payload; the row points into data. */
+int memdb_decode_entry(const void *data, size_t len, DatabaseRow *ret);
+/* Become the leader's tree: drop local entries missing from its index, store the received
+ * rows, reload, and require the result's index to equal the leader's - all in one database
+ * transaction that is rolled back on any mismatch (RAM untouched then). On success changed()
+ * is called for the old path of every dropped or replaced entry and the new path of every
+ * received one. */
+int memdb_replace(
+    Memdb *m,
+    const void *index,
+    size_t index_len,
+    const DatabaseRow *rows,
+    size_t n,
+    MemdbChangeFn changed,
+    void *userdata
+);
+/* SHA-256 over the whole tree (the index), for the periodic verification. */
+int memdb_checksum(Memdb *m, uint8_t ret[32]);
+
+/* Locks in cluster mode: utime(0) is only a request (EACCES); the lowest node decides. */
+void memdb_set_cluster_locks(Memdb *m, bool cluster);
+/* Identity (SHA-256 of the metadata) of the lock directory at path. */
+int memdb_lock_digest(Memdb *m, const char *path, uint8_t ret[32]);
+/* 1 if the lock at path still has identity csum and went unrenewed for the lock timeout, 0 if
+ * not (a changed identity restarts the local timer), negative errno if it is gone. */
+int memdb_lock_expired(Memdb *m, const char *path, const uint8_t csum[32]);
+/* Delete the lock directory if its identity is still csum (else -ESTALE). */
+int memdb_unlock(
+    Memdb *m, const char *path, const uint8_t csum[32], uint32_t writer, uint32_t mtime
+);
+
 /* Tests: make the n-th next persistence step fail with -EIO (0 disables). */
 void memdb_inject_failure(Memdb *m, unsigned n);
