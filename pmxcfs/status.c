@@ -139,6 +139,7 @@ struct CfsStatus {
     size_t n_nodes;
 
     CfsPlugFile plugs[_PLUG_MAX];
+    CfsStatusBroadcast broadcast;
 };
 
 static time_t wall_clock(void) {
@@ -670,7 +671,98 @@ int cfs_status_node_set(
 }
 
 int cfs_status_set(CfsStatus *s, const char *key, const void *data, size_t len) {
-    return cfs_status_node_set(s, NULL, key, data, len);
+    int r = cfs_status_node_set(s, NULL, key, data, len);
+    CfsStatusBroadcast b;
+    if (r >= 0) {
+        pthread_mutex_lock(&s->mutex);
+        b = s->broadcast;
+        pthread_mutex_unlock(&s->mutex);
+        if (b.kv)
+            b.kv(b.userdata, key, data, len);
+    }
+    return r;
+}
+
+void cfs_status_set_broadcast(CfsStatus *s, const CfsStatusBroadcast *b) {
+    STATUS_LOCKED(s);
+    s->broadcast = b ? *b : (CfsStatusBroadcast){0};
+}
+
+typedef struct LocalValue {
+    char *key;
+    void *data;
+    size_t len;
+} LocalValue;
+
+int cfs_status_foreach_local(
+    CfsStatus *s,
+    void (*fn)(void *userdata, const char *key, const void *data, size_t len),
+    void *userdata
+) {
+    LocalValue *list = NULL;
+    size_t n = 0, cap = 0;
+    int r = 0;
+    {
+        STATUS_LOCKED(s);
+        cap = (s->local ? hashmap_size(s->local->kv) : 0) + 1;
+        list = calloc(cap, sizeof *list);
+        if (!list)
+            return -ENOMEM;
+        size_t it = 0;
+        void *v;
+        while (s->local && hashmap_iterate(s->local->kv, &it, NULL, &v)) {
+            const KvEntry *e = v;
+            list[n].key = strdup(e->key);
+            list[n].data = malloc(e->len ? e->len : 1);
+            if (!list[n].key || !list[n].data) {
+                free(list[n].key);
+                free(list[n].data);
+                r = -ENOMEM;
+                break;
+            }
+            memcpy(list[n].data, e->data, e->len);
+            list[n++].len = e->len;
+        }
+        const NodeIp *ip = r == 0 ? hashmap_get(s->ips, s->nodename) : NULL;
+        if (ip && (list[n].key = strdup("nodeip")) && (list[n].data = strdup(ip->ip)))
+            list[n].len = strlen(ip->ip), n++;
+        else if (ip)
+            free(list[n].key);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (r == 0)
+            fn(userdata, list[i].key, list[i].data, list[i].len);
+        free(list[i].key);
+        free(list[i].data);
+    }
+    free(list);
+    return r;
+}
+
+void cfs_status_set_online_members(CfsStatus *s, const uint32_t *nodeids, size_t n) {
+    STATUS_LOCKED(s);
+    bool changed = false;
+    for (size_t i = 0; i < s->n_nodes; i++) {
+        bool online = false;
+        for (size_t j = 0; j < n && !online; j++)
+            online = nodeids[j] == s->nodes[i].nodeid;
+        if (s->nodes[i].online != online) {
+            s->nodes[i].online = online;
+            changed = true;
+        }
+    }
+    if (changed)
+        s->clinfo_version++;
+}
+
+int cfs_status_node_name(CfsStatus *s, uint32_t nodeid, char **ret) {
+    STATUS_LOCKED(s);
+    for (size_t i = 0; i < s->n_nodes; i++)
+        if (s->nodes[i].nodeid == nodeid && s->nodes[i].name) {
+            *ret = strdup(s->nodes[i].name);
+            return *ret ? 0 : -ENOMEM;
+        }
+    return -ENOENT;
 }
 
 int cfs_status_get(CfsStatus *s, const char *key, const char *node, void **ret, size_t *ret_len) {
@@ -885,11 +977,22 @@ int cfs_status_log(
 ) {
     if (priority < 0 || priority > UINT8_MAX)
         return -EINVAL;
-    STATUS_LOCKED(s);
-    int r = clusterlog_add(
-        s->clog, s->nodename, ident ? ident : "", tag ? tag : "", pid, (uint8_t) priority,
-        (uint32_t) s->now(), msg ? msg : "", NULL, NULL
-    );
+    _cleanup_free_ char *entry = malloc(CLUSTERLOG_MAX_ENTRY_SIZE);
+    size_t len = 0;
+    CfsStatusBroadcast b;
+    int r;
+    if (!entry)
+        return -ENOMEM;
+    {
+        STATUS_LOCKED(s);
+        r = clusterlog_add(
+            s->clog, s->nodename, ident ? ident : "", tag ? tag : "", pid, (uint8_t) priority,
+            (uint32_t) s->now(), msg ? msg : "", entry, &len
+        );
+        b = s->broadcast;
+    }
+    if (r > 0 && b.log)
+        b.log(b.userdata, entry, len);
     return r < 0 ? r : 0;
 }
 

@@ -106,5 +106,25 @@ int cfs_status_clusterlog_merge(
     CfsStatus *s, const void *const *states, const size_t *lens, size_t n
 );
 
+/* Replication hooks, called without the status mutex held: a local SET_STATUS succeeded
+ * (kv, rrd/ and nodeip keys), or a local cluster-log entry was added (packed entry). */
+typedef struct CfsStatusBroadcast {
+    void (*kv)(void *userdata, const char *key, const void *data, size_t len);
+    void (*log)(void *userdata, const void *entry, size_t len);
+    void *userdata;
+} CfsStatusBroadcast;
+void cfs_status_set_broadcast(CfsStatus *s, const CfsStatusBroadcast *b);
+/* Call fn for each of this node's kv values and its nodeip (to re-broadcast after a
+ * membership change). fn runs without the status mutex held. */
+int cfs_status_foreach_local(
+    CfsStatus *s,
+    void (*fn)(void *userdata, const char *key, const void *data, size_t len),
+    void *userdata
+);
+/* CPG membership of the kvstore group: exactly these nodeids are online. */
+void cfs_status_set_online_members(CfsStatus *s, const uint32_t *nodeids, size_t n);
+/* Node name of a corosync nodeid from the cluster info (malloc'd); -ENOENT if unknown. */
+int cfs_status_node_name(CfsStatus *s, uint32_t nodeid, char **ret);
+
 /* Test seam: replace the wall clock (seconds) used for log entries and RRD ages. */
 void cfs_status_set_clock(CfsStatus *s, time_t (*now)(void));
