@@ -70,6 +70,8 @@ OPT_STRING(vardir)
 OPT_STRING(rundir)
 OPT_STRING(nodename)
 OPT_STRING(ipc_service)
+OPT_STRING(corosync_conf)
+OPT_STRING(corosync_reload)
 
 static int opt_lock_timeout(void *ud, const char *arg) {
     unsigned u;
@@ -100,6 +102,10 @@ static const PveDaemonOption cfs_options[] = {
      opt_lock_timeout},
     {"cache-timeout", 0, true, "SEC", "kernel attribute/entry cache (default 1)",
      opt_cache_timeout},
+    {"corosync-conf", 0, true, "PATH",
+     "host corosync.conf to import and sync (default " PVE_COROSYNC_CONF ")", opt_corosync_conf},
+    {"corosync-reload", 0, true, "CMD",
+     "command making corosync re-read it (default 'corosync-cfgtool -R')", opt_corosync_reload},
 };
 
 /* Short host name and whether it resolves to a non-loopback address (upstream requires it). */
@@ -275,7 +281,7 @@ static int cfs_setup(sd_event *event, void *userdata) {
     (void) unlink(c->restart_flag);
     log_info(
         "pmxcfs running on node '%s', mounted at %s%s", c->nodename, c->o.mountpoint,
-        c->o.local ? " (local mode)" : ""
+        pmxcfs_cluster_mode(c->cfs) ? " (cluster mode)" : " (local mode)"
     );
     return pve_daemon_ready();
 }

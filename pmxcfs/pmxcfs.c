@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Assembly of one pmxcfs instance: opens memdb, decides local vs cluster mode, mounts the
- * FUSE file system and runs it. Owns the lifetime of the parts, not their logic.
+ * Assembly of one pmxcfs instance: opens memdb, decides local vs cluster mode (specs/pmxcfs.md
+ * §3 "Quorum and local mode", §7), imports and syncs corosync.conf, mounts the FUSE file
+ * system, runs the corosync service loop in cluster mode, and tears it all down in order.
+ * Owns the lifetime of the parts, not their logic.
  */
 #define FUSE_USE_VERSION 312
 #include "pmxcfs.h"
@@ -12,31 +14,94 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfs-fuse.h"
+#include "cluster-loop.h"
+#include "confdb.h"
+#include "corosync-sync.h"
 #include "ipc-server.h"
 #include "memdb.h"
 #include "pve/log.h"
 #include "pve/paths.h"
+#include "quorum.h"
 #include "status.h"
+
+/* quorum, cmap, and room for the replication services (dcdb, kvstore). */
+#define PMXCFS_MAX_SERVICES 8
 
 struct Pmxcfs {
     PmxcfsOptions o;
+    bool cluster; /* corosync.conf in the DB and not -l */
     Memdb *memdb;
     CfsStatus *status;
     CfsFuse *fuse;
     IpcServer *ipc;
+    CorosyncSync *corosync_sync;
+    CfsQuorum *quorum;
+    Confdb *confdb;
+    CfsService *services[PMXCFS_MAX_SERVICES];
+    size_t n_services;
+    ClusterLoop *loop;
 };
 
 static bool status_quorate(void *userdata) {
     return cfs_status_quorate(userdata);
 }
 
+/* Quorum changed the mode bits of every entry: drop what the kernel cached. */
+static void on_quorum_change(void *userdata, bool quorate) {
+    Pmxcfs *p = userdata;
+    (void) quorate;
+    if (p->fuse)
+        cfs_fuse_invalidate_all(p->fuse);
+}
+
+/* Until the replication core is wired in, a cluster-mode write must not touch the local tree:
+ * it would silently diverge from the other nodes. */
+static int submit_unavailable(void *userdata, const MemdbOp *op) {
+    (void) userdata;
+    log_warning(
+        "cluster replication not available: refusing to change '%s' (read-only file system)",
+        op->path ? op->path : ""
+    );
+    return -EROFS;
+}
+
+/*
+ * === replication services ===
+ * The place where the dcdb (CPG pve_dcdb_v1) and kvstore (CPG pve_kvstore_v1) services join
+ * the cluster loop, after quorum and cmap, and where the FUSE submit hook is set to route
+ * writes through dcdb (replacing submit_unavailable). Adds nothing yet.
+ */
+static int add_replication_services(Pmxcfs *p, CfsFuseConfig *cfg) {
+    (void) p, (void) cfg;
+    return 0;
+}
+
+static int add_service(Pmxcfs *p, CfsService *s) {
+    if (p->n_services >= PMXCFS_MAX_SERVICES)
+        return -E2BIG;
+    p->services[p->n_services++] = s;
+    return 0;
+}
+
+static void stop_cluster_loop(Pmxcfs *p) {
+    if (p->loop) {
+        p->loop = cluster_loop_stop(p->loop);
+        log_debug("corosync service loop stopped");
+    }
+}
+
 Pmxcfs *pmxcfs_free(Pmxcfs *p) {
     if (!p)
         return NULL;
+    stop_cluster_loop(p); /* before the unmount: its callbacks use the mount */
     p->ipc = ipc_server_stop(p->ipc);
     p->fuse = cfs_fuse_free(p->fuse); /* unmounts */
+    p->quorum = cfs_quorum_free(p->quorum);
+    p->confdb = confdb_free(p->confdb);
+    p->corosync_sync = corosync_sync_free(p->corosync_sync);
     if (p->memdb)
         memdb_set_change_callback(p->memdb, NULL, NULL);
     p->status = cfs_status_free(p->status);
@@ -55,6 +120,8 @@ int pmxcfs_new(const PmxcfsOptions *o, Pmxcfs **ret) {
     p->o = *o;
     if (asprintf(&dbfile, "%s/config.db", o->vardir) < 0)
         return log_oom();
+    /* Upstream imports the host's corosync.conf only into a database created now. */
+    bool new_db = access(dbfile, F_OK) < 0 && errno == ENOENT;
     MemdbLimits limits = memdb_default_limits();
     limits.lock_timeout = o->lock_timeout;
     r = memdb_open(dbfile, &limits, &p->memdb);
@@ -73,23 +140,40 @@ int pmxcfs_new(const PmxcfsOptions *o, Pmxcfs **ret) {
         );
     }
 
+    r = corosync_sync_new(p->memdb, o->corosync_conf, o->corosync_reload, &p->corosync_sync);
+    if (r < 0)
+        return log_error_errno(r, "Failed to set up the corosync.conf sync: %m");
+    if (new_db && !o->local)
+        (void) corosync_sync_import(p->corosync_sync); /* logs; a failure leaves local mode */
+
     MemdbStat st;
     bool has_corosync = memdb_stat(p->memdb, PVE_CFS_COROSYNC_CONF, &st) == 0;
-    if (has_corosync && !o->local)
-        return log_error_errno(
-            ENOTSUP,
-            "The database holds corosync.conf, but cluster mode is "
-            "not implemented yet; start with -l to force local mode."
-        );
-    if (has_corosync)
+    p->cluster = has_corosync && !o->local;
+    if (has_corosync && o->local)
         log_notice("forcing local mode (although corosync.conf exists)");
 
     r = cfs_status_new(p->memdb, o->nodename, &p->status);
     if (r < 0)
         return log_error_errno(r, "Failed to set up the status store: %m");
     memdb_set_change_callback(p->memdb, cfs_status_file_changed, p->status);
+
+    if (p->cluster) {
+        /* No quorum until corosync says so; local mode keeps the status store's default. */
+        cfs_status_set_quorate(p->status, false);
+        r = corosync_sync_to_host(p->corosync_sync, false);
+        if (r < 0 && r != -ENOENT)
+            log_warning_errno(r, "corosync.conf not synced to the host, continuing: %m");
+        if ((r = cfs_quorum_new(p->status, on_quorum_change, p, &p->quorum)) < 0 ||
+            (r = confdb_new(p->status, &p->confdb)) < 0)
+            return log_oom();
+        log_info("cluster mode: corosync.conf found in the database");
+    }
     *ret = TAKE_PTR(p);
     return 0;
+}
+
+bool pmxcfs_cluster_mode(Pmxcfs *p) {
+    return p->cluster;
 }
 
 int pmxcfs_start(Pmxcfs *p) {
@@ -108,6 +192,14 @@ int pmxcfs_start(Pmxcfs *p) {
         .userdata = p->status,
     };
     cfg.plugs = cfs_status_plugs(p->status, &cfg.n_plugs);
+    if (p->cluster) {
+        cfg.submit = submit_unavailable;
+        cfg.submit_userdata = p;
+        if ((r = add_service(p, cfs_quorum_service(p->quorum))) < 0 ||
+            (r = add_service(p, confdb_service(p->confdb))) < 0 ||
+            (r = add_replication_services(p, &cfg)) < 0)
+            return log_error_errno(r, "Failed to set up the corosync services: %m");
+    }
     r = cfs_fuse_new(&cfg, p->o.mountpoint, &p->fuse);
     if (r < 0)
         return log_error_errno(
@@ -123,6 +215,12 @@ int pmxcfs_start(Pmxcfs *p) {
     );
     if (r < 0)
         return log_error_errno(r, "Failed to start the IPC server: %m");
+
+    if (p->cluster) {
+        r = cluster_loop_start(p->services, p->n_services, &p->loop);
+        if (r < 0)
+            return log_error_errno(r, "Failed to start the corosync service loop: %m");
+    }
     return 0;
 }
 
@@ -134,7 +232,10 @@ int pmxcfs_run(Pmxcfs *p) {
 }
 
 void pmxcfs_stop(Pmxcfs *p) {
-    if (p && p->fuse)
+    if (!p)
+        return;
+    stop_cluster_loop(p);
+    if (p->fuse)
         cfs_fuse_exit(p->fuse);
 }
 

@@ -21,7 +21,9 @@ typedef struct PmxcfsOptions {
     const char *rundir;
     const char *pidfile;
     const char *nodename;
-    const char *ipc_service; /* libqb IPC service name, NULL = "pve2" */
+    const char *ipc_service;     /* libqb IPC service name, NULL = "pve2" */
+    const char *corosync_conf;   /* host corosync.conf, NULL = /etc/corosync/corosync.conf */
+    const char *corosync_reload; /* command run after syncing it, NULL = corosync-cfgtool -R */
     gid_t www_gid;
     unsigned lock_timeout;
     double cache_timeout;
@@ -31,13 +33,15 @@ typedef struct Pmxcfs Pmxcfs;
 
 /* Open the database and prepare the mount (nothing is served yet). */
 int pmxcfs_new(const PmxcfsOptions *o, Pmxcfs **ret);
-/* Mount and start the service threads. */
+/* Mount and start the service threads (in cluster mode also the corosync loop). */
 int pmxcfs_start(Pmxcfs *p);
 /* Serve until pmxcfs_stop() or an external unmount (blocks; run it on its own thread). */
 int pmxcfs_run(Pmxcfs *p);
-/* Make pmxcfs_run() return: unmounts the file system (lazily). */
+/* Make pmxcfs_run() return: stops the corosync loop, then unmounts (lazily). */
 void pmxcfs_stop(Pmxcfs *p);
 /* Load a database the way start-up would and report what is wrong with it (for --check). */
 int pmxcfs_check_database(const char *dbfile, bool verbose);
+/* true when the instance runs with corosync (corosync.conf in the DB and not -l). */
+bool pmxcfs_cluster_mode(Pmxcfs *p);
 Pmxcfs *pmxcfs_free(Pmxcfs *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Pmxcfs *, pmxcfs_free);
