@@ -56,7 +56,9 @@
 #   cluster_start_corosync [t]         corosync on all nodes, wait until all see N members
 #   node_quorate i / node_members i    instant check / print the member count
 #   node_wait_quorate i [t] / node_wait_not_quorate i [t] / node_wait_members i N [t]
-#   wait_until t [!] cmd...            poll every 0.1 s until cmd succeeds (with !: fails)
+#   wait_until t [!] cmd...            poll every 0.1 s until cmd succeeds (with !: fails);
+#                                      cmd's output is discarded; returns 1 on timeout
+#   cluster_now_ms                     wall clock in ms, for measuring reaction times
 #   link_cut i / link_heal i           detach node i's switch port / put it back on the main bridge
 #   partition "1 2" "3 4 5" ...        one bridge per group; heal_all: everyone back on one bridge
 #   node_diag i                        corosync status and log tails as TAP comments (on failure)
@@ -77,6 +79,7 @@ CLUSTER_NAME=
 CLUSTER_NET=         # "10.x.y"
 CLUSTER_SWITCH_NS=
 _CLUSTER_NEW_ROOT=
+_CLUSTER_FAST=
 
 # Mount points replaced per node, relative to the node directory and to "/".
 CLUSTER_NODE_DIRS=(etc/pve var/lib/pve-cluster run etc/corosync var/log/pve var/lib/rrdcached
@@ -90,6 +93,8 @@ _cluster_now_ms() {
     local t=${EPOCHREALTIME//[!0-9]/}
     echo $((10#$t / 1000))
 }
+
+cluster_now_ms() { _cluster_now_ms; }
 
 # seconds ("2", "2.5", ".3") to milliseconds
 _cluster_sec_to_ms() {
@@ -234,8 +239,8 @@ cluster_setup() {
     fi
     t0=$(_cluster_now_ms)
     trap 'cluster_cleanup' EXIT
-    trap 'cluster_cleanup; trap - INT; kill -INT $$' INT
-    trap 'cluster_cleanup; trap - TERM; kill -TERM $$' TERM
+    trap '_cluster_on_signal INT' INT
+    trap '_cluster_on_signal TERM' TERM
     cluster_reap_stale
 
     # A fresh id: the tmp root is created with mkdir (atomic), netns names must be free too.
@@ -622,6 +627,16 @@ heal_all() {
 
 # ---- cleanup -----------------------------------------------------------------------------------
 
+# Interrupted (Ctrl-C, meson's timeout or abort: SIGTERM to the group, SIGKILL 0.5 s later):
+# clean up fast, with SIGKILL instead of graceful stops, then die of the same signal.
+_cluster_on_signal() {
+    _CLUSTER_FAST=1
+    cluster_cleanup
+    _CLUSTER_FAST=
+    trap - "$1"
+    kill -"$1" $$
+}
+
 # cluster_cleanup: stop everything (SIGTERM, then SIGKILL), unmount, delete the namespaces and
 # the tmp root. Idempotent; leaves the host as before.
 cluster_cleanup() {
@@ -649,7 +664,7 @@ cluster_cleanup() {
 
 # The whole teardown from what is on disk, so it also works for a dead run's root.
 _cluster_cleanup_root() {
-    local - root=$1 id n i f pid start apid t pids=() starts=() p
+    local - root=$1 id n i f pid start apid t pids=() starts=() p sig
     set +e
     case $root in */pvet-??????) ;; *) return 1 ;; esac
     [ -d "$root" ] || return 0
@@ -661,12 +676,14 @@ _cluster_cleanup_root() {
     id=$(cat "$root/id" 2>/dev/null) || id=${root##*/pvet-}
     n=$(cat "$root/nodes" 2>/dev/null) || n=0
 
-    # 1. daemons: SIGTERM all at once, wait, SIGKILL what is left
+    # 1. daemons: SIGTERM all at once, wait, SIGKILL what is left (at once when interrupted)
+    sig=TERM
+    [ -n "$_CLUSTER_FAST" ] && sig=KILL
     for f in "$root"/n*/pids/*.pid; do
         [ -e "$f" ] || continue
         _cluster_read_pidfile "$f" pid start || continue
         _cluster_alive "$pid" "$start" || continue
-        kill -TERM "$pid" 2>/dev/null && pids+=("$pid") && starts+=("$start")
+        kill -"$sig" "$pid" 2>/dev/null && pids+=("$pid") && starts+=("$start")
     done
     t=$(($(_cluster_now_ms) + CLUSTER_STOP_TIMEOUT * 1000))
     for p in "${!pids[@]}"; do

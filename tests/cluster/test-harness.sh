@@ -96,10 +96,13 @@ recorded_pids() {
     done
 }
 
-gone() { # pids...: none is running (zombies count as gone)
-    local p
+gone() { # pids...: none is running (zombies, and processes being reaped, count as gone)
+    local p stat state
     for p in "$@"; do
-        [ -d "/proc/$p" ] && [ "$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)" != Z ] && return 1
+        stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        state=${stat##*) }
+        state=${state%% *}
+        [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] && return 1
     done
     return 0
 }
@@ -198,10 +201,18 @@ fi
 cpid=$(node_daemon_pid 2 corosync)
 t=$(_cluster_now_ms)
 node_kill_corosync 2
-if [ -n "$cpid" ] && gone "$cpid" && wait_until 10 all_members 2 1 3 && all_quorate 1 3; then
+k_rc=$?
+gone "$cpid"
+g_rc=$?
+wait_until 10 all_members 2 1 3
+w_rc=$?
+all_quorate 1 3
+q_rc=$?
+if [ -n "$cpid" ] && [ "$k_rc$g_rc$w_rc$q_rc" = 0000 ]; then
     ok "SIGKILL corosync on node 2: nodes 1+3 quorate with 2 members ($(ms_since "$t") ms)"
 else
     not_ok "SIGKILL corosync on node 2: nodes 1+3 quorate with 2 members"
+    diag "corosync pid '$cpid' rc kill/gone/wait/quorate $k_rc/$g_rc/$w_rc/$q_rc: $(cat "/proc/$cpid/stat" 2>&1); members $(node_members 1) $(node_members 3) after $(ms_since "$t") ms"
     cluster_diag
 fi
 t=$(_cluster_now_ms)
