@@ -7,7 +7,7 @@
 # existing DB enters cluster mode and is quorate; `pvecm status` shows the new cluster.
 # TAP on stdout; exit 0, 1 or 77 (skip).
 
-# shellcheck disable=SC2016 # checks are eval strings
+# shellcheck disable=SC2016,SC2317,SC2119 # checks are eval strings; functions run through them
 set -u
 here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=lib.sh
@@ -77,14 +77,14 @@ check "SIGTERM stops pmxcfs" node_stop_daemon 1 pmxcfs 10
 
 no_sanitizer_reports() {
     local i f bad=0
-    for i in 1; do
+    for i in $(seq 1 "$CLUSTER_NODES"); do
         f=$(node_daemon_log "$i" pmxcfs)
         if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f" 2>/dev/null; then
             sed "s/^/# node $i pmxcfs: /" "$f" | grep -A20 -E 'Sanitizer|runtime error' >&2
             bad=1
         fi
     done
-    return $bad
+    return "$bad"
 }
 check "no sanitizer reports in the pmxcfs logs (ASan builds)" no_sanitizer_reports
 

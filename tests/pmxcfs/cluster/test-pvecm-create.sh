@@ -6,6 +6,7 @@
 # Checks the files written (same corosync.conf in both places, 0644; a 256-byte 0400 authkey,
 # an existing one kept) and every refusal (existing configs, bad names, no pmxcfs).
 # Usage: test-pvecm-create.sh <path to pvecm>. TAP on stdout.
+# shellcheck disable=SC2016,SC2317,SC2034 # checks are eval strings using $PVECM
 set -u
 PVECM=${1:?usage: $0 PVECM}
 tmp=$(mktemp -d /tmp/test-pvecm-create.XXXXXX) || exit 1
