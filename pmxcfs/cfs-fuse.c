@@ -510,8 +510,15 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
         PlugHandle *h = (PlugHandle *) (uintptr_t) fi->fh;
         if (!h || (size_t) off >= h->len)
             fuse_reply_buf(req, NULL, 0);
-        else
-            fuse_reply_buf(req, h->data + off, MIN(size, h->len - (size_t) off));
+        else {
+            /* Reply from a copy: a RELEASE on another thread may free the handle as soon as the
+             * kernel has the data, while writev's caller (and ASan) still looks at the iovec. */
+            size_t n = MIN(size, h->len - (size_t) off);
+            _cleanup_free_ char *copy = malloc(n);
+            if (copy)
+                memcpy(copy, h->data + off, n);
+            fuse_reply_buf(req, copy, copy ? n : 0);
+        }
         return;
     }
     _cleanup_free_ char *buf = malloc(size ? size : 1);

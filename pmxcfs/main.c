@@ -31,6 +31,7 @@
 typedef struct Cfsd {
     PmxcfsOptions o;
     char nodename[256];
+    char node_ip[INET6_ADDRSTRLEN];
     char *restart_flag;
     int lock_fd;
     Pmxcfs *cfs;
@@ -81,6 +82,14 @@ static int opt_lock_timeout(void *ud, const char *arg) {
     return 0;
 }
 
+static int opt_cluster_timeout(void *ud, const char *arg) {
+    unsigned u;
+    if (safe_atou32(arg, &u) < 0 || u == 0 || u > 3600 * 1000)
+        return pve_daemon_error_errno(EINVAL, "invalid --cluster-timeout '%s' (milliseconds)", arg);
+    ((Cfsd *) ud)->o.cluster_timeout_ms = u;
+    return 0;
+}
+
 static int opt_cache_timeout(void *ud, const char *arg) {
     char *end;
     double t = strtod(arg, &end);
@@ -104,12 +113,15 @@ static const PveDaemonOption cfs_options[] = {
      opt_cache_timeout},
     {"corosync-conf", 0, true, "PATH",
      "host corosync.conf to import and sync (default " PVE_COROSYNC_CONF ")", opt_corosync_conf},
+    {"cluster-timeout", 0, true, "MS",
+     "a write waiting longer for the cluster fails with ETIMEDOUT (default 30000)",
+     opt_cluster_timeout},
     {"corosync-reload", 0, true, "CMD",
      "command making corosync re-read it (default 'corosync-cfgtool -R')", opt_corosync_reload},
 };
 
 /* Short host name and whether it resolves to a non-loopback address (upstream requires it). */
-static int check_nodename(const PmxcfsOptions *o, char ret[256]) {
+static int check_nodename(const PmxcfsOptions *o, char ret[256], char ret_ip[INET6_ADDRSTRLEN]) {
     struct utsname u;
     if (o->nodename)
         snprintf(ret, 256, "%s", o->nodename);
@@ -146,6 +158,7 @@ static int check_nodename(const PmxcfsOptions *o, char ret[256]) {
     }
     if (found) {
         log_debug("node name '%s' resolves to %s", ret, ip);
+        memcpy(ret_ip, ip, sizeof ip);
         return 0;
     }
     if (o->local) {
@@ -207,10 +220,11 @@ static int cfs_init(void *userdata) {
     Cfsd *c = userdata;
     int r;
 
-    r = check_nodename(&c->o, c->nodename);
+    r = check_nodename(&c->o, c->nodename, c->node_ip);
     if (r < 0)
         return pve_daemon_error_errno(r, "cannot determine a usable node name (see log)");
     c->o.nodename = c->nodename;
+    c->o.node_ip = c->node_ip[0] ? c->node_ip : NULL;
 
     struct group *g = getgrnam(PVE_CFS_WWW_GROUP);
     if (!g)

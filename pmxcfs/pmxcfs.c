@@ -20,7 +20,9 @@
 #include "cluster-loop.h"
 #include "confdb.h"
 #include "corosync-sync.h"
+#include "dcdb.h"
 #include "ipc-server.h"
+#include "kvstore.h"
 #include "memdb.h"
 #include "pve/log.h"
 #include "pve/paths.h"
@@ -43,6 +45,8 @@ struct Pmxcfs {
     CfsService *services[PMXCFS_MAX_SERVICES];
     size_t n_services;
     ClusterLoop *loop;
+    Dcdb *dcdb;
+    Kvstore *kvstore;
 };
 
 static bool status_quorate(void *userdata) {
@@ -57,25 +61,36 @@ static void on_quorum_change(void *userdata, bool quorate) {
         cfs_fuse_invalidate_all(p->fuse);
 }
 
-/* Until the replication core is wired in, a cluster-mode write must not touch the local tree:
- * it would silently diverge from the other nodes. */
-static int submit_unavailable(void *userdata, const MemdbOp *op) {
-    (void) userdata;
-    log_warning(
-        "cluster replication not available: refusing to change '%s' (read-only file system)",
-        op->path ? op->path : ""
-    );
-    return -EROFS;
+/* A change made by another node or by a resync: the kernel's cached view of it is stale. */
+static void on_remote_change(void *userdata, const char *path) {
+    Pmxcfs *p = userdata;
+    cfs_fuse_invalidate_path(p->fuse, path); /* NULL before the mount: nothing cached yet */
 }
 
-/*
- * === replication services ===
- * The place where the dcdb (CPG pve_dcdb_v1) and kvstore (CPG pve_kvstore_v1) services join
- * the cluster loop, after quorum and cmap, and where the FUSE submit hook is set to route
- * writes through dcdb (replacing submit_unavailable). Adds nothing yet.
- */
+static int add_service(Pmxcfs *p, CfsService *s);
+
+/* The replication services join the loop after quorum and cmap; writes go through dcdb. */
 static int add_replication_services(Pmxcfs *p, CfsFuseConfig *cfg) {
-    (void) p, (void) cfg;
+    DcdbConfig dc = {
+        .memdb = p->memdb,
+        .status = p->status,
+        .timeout_ms = p->o.cluster_timeout_ms,
+        .changed = on_remote_change,
+        .changed_userdata = p,
+        .corosync_conf_changed = corosync_sync_changed,
+        .corosync_userdata = p->corosync_sync,
+    };
+    int r = dcdb_new(&dc, &p->dcdb);
+    if (r < 0)
+        return r;
+    r = kvstore_new(p->status, &p->kvstore);
+    if (r < 0)
+        return r;
+    cfg->submit = dcdb_submit;
+    cfg->submit_userdata = p->dcdb;
+    if ((r = add_service(p, dcdb_service(p->dcdb))) < 0 ||
+        (r = add_service(p, kvstore_service(p->kvstore))) < 0)
+        return r;
     return 0;
 }
 
@@ -99,6 +114,8 @@ Pmxcfs *pmxcfs_free(Pmxcfs *p) {
     stop_cluster_loop(p); /* before the unmount: its callbacks use the mount */
     p->ipc = ipc_server_stop(p->ipc);
     p->fuse = cfs_fuse_free(p->fuse); /* unmounts */
+    p->dcdb = dcdb_free(p->dcdb);
+    p->kvstore = kvstore_free(p->kvstore);
     p->quorum = cfs_quorum_free(p->quorum);
     p->confdb = confdb_free(p->confdb);
     p->corosync_sync = corosync_sync_free(p->corosync_sync);
@@ -156,6 +173,8 @@ int pmxcfs_new(const PmxcfsOptions *o, Pmxcfs **ret) {
     if (r < 0)
         return log_error_errno(r, "Failed to set up the status store: %m");
     memdb_set_change_callback(p->memdb, cfs_status_file_changed, p->status);
+    if (o->node_ip)
+        (void) cfs_status_set(p->status, "nodeip", o->node_ip, strlen(o->node_ip));
 
     if (p->cluster) {
         /* No quorum until corosync says so; local mode keeps the status store's default. */
@@ -193,8 +212,6 @@ int pmxcfs_start(Pmxcfs *p) {
     };
     cfg.plugs = cfs_status_plugs(p->status, &cfg.n_plugs);
     if (p->cluster) {
-        cfg.submit = submit_unavailable;
-        cfg.submit_userdata = p;
         if ((r = add_service(p, cfs_quorum_service(p->quorum))) < 0 ||
             (r = add_service(p, confdb_service(p->confdb))) < 0 ||
             (r = add_replication_services(p, &cfg)) < 0)

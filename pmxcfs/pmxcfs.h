@@ -21,12 +21,14 @@ typedef struct PmxcfsOptions {
     const char *rundir;
     const char *pidfile;
     const char *nodename;
+    const char *node_ip;         /* this node's address (NULL if unknown), published as nodeip */
     const char *ipc_service;     /* libqb IPC service name, NULL = "pve2" */
     const char *corosync_conf;   /* host corosync.conf, NULL = /etc/corosync/corosync.conf */
     const char *corosync_reload; /* command run after syncing it, NULL = corosync-cfgtool -R */
     gid_t www_gid;
     unsigned lock_timeout;
     double cache_timeout;
+    unsigned cluster_timeout_ms; /* how long a writer waits for the cluster (0 = 30 s) */
 } PmxcfsOptions;
 
 typedef struct Pmxcfs Pmxcfs;

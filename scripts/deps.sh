@@ -8,10 +8,10 @@ build_pkgs=(
     gcc meson ninja-build pkg-config
     libsystemd-dev libjansson-dev libssl-dev libcmocka-dev
     libfuse3-dev fuse3 libsqlite3-dev sqlite3 libqb-dev zlib1g-dev
-    libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev
+    libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev libcorosync-common-dev
 )
-test_pkgs=(python3 procps iproute2 util-linux psmisc curl)
-node_pkgs=(fuse3 sqlite3 iproute2 procps util-linux)
+test_pkgs=(python3 procps iproute2 util-linux psmisc curl corosync)
+node_pkgs=(fuse3 sqlite3 iproute2 procps util-linux corosync)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
