@@ -196,6 +196,13 @@ start_pmxcfs 3
 check "a node whose database was deleted rejoins and receives everything" \
     eval 'wait_until 20 all_quorate 3 && wait_until 10 eval "[ \"\$(tree_dump 3)\" = \"\$(tree_dump 1)\" ]"'
 
+# corosync.conf: a newer config_version written through /etc/pve reaches every host file
+node_exec 1 sh -c 'sed "s/config_version: 1\$/config_version: 2/" /etc/pve/corosync.conf > /etc/pve/corosync.conf.new && mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf'
+host_version() { node_exec "$1" sed -n 's/^ *config_version: //p' /etc/corosync/corosync.conf; }
+check "corosync.conf with config_version 2 written on node 1 is synced to every node's /etc/corosync" \
+    eval 'wait_until 5 eval "[ \"\$(host_version 2)\" = 2 ] && [ \"\$(host_version 3)\" = 2 ] && [ \"\$(host_version 1)\" = 2 ]"'
+check "and corosync stays quorate after the reload" eval 'sleep 1.5; wait_until 5 all_quorate 1 2 3'
+
 # kv and the cluster log propagate
 check "the cluster log of node 3 has node 1's start entry" \
     eval 'node_exec 3 grep -q "\"node\": \"node1\"" /etc/pve/.clusterlog'
