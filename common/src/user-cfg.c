@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* user-cfg: placeholder, being written. */
+#include "pve/user-cfg.h"
