@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "pve/corosync-conf.h"
+#include "pve/fileio.h"
 #include "pve/log.h"
 #include "pve/paths.h"
 
@@ -91,39 +92,7 @@ CorosyncSyncAction corosync_sync_decide(
 
 /* Whole file, NUL-terminated; -ENOENT when missing, -EFBIG above the corosync.conf limit. */
 static int read_file(const char *path, char **ret, size_t *ret_len) {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    size_t cap = 8192, len = 0;
-    _cleanup_free_ char *buf = malloc(cap + 1);
-    if (!buf)
-        return -ENOMEM;
-    for (;;) {
-        if (len == cap) {
-            if (cap > COROSYNC_CONF_MAX_SIZE)
-                return -EFBIG;
-            cap *= 2;
-            char *p = realloc(buf, cap + 1);
-            if (!p)
-                return -ENOMEM;
-            buf = p;
-        }
-        ssize_t k = read(fd, buf + len, cap - len);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (k == 0)
-            break;
-        len += (size_t) k;
-    }
-    if (len > COROSYNC_CONF_MAX_SIZE)
-        return -EFBIG;
-    buf[len] = '\0';
-    *ret = TAKE_PTR(buf);
-    *ret_len = len;
-    return 0;
+    return read_full_file(path, COROSYNC_CONF_MAX_SIZE, ret, ret_len);
 }
 
 /* Replace path with data: a temporary file next to it, fsync, chmod, rename, fsync the dir. */
@@ -136,16 +105,8 @@ static int write_file_atomic(const char *path, const char *data, size_t len, mod
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    for (size_t off = 0; off < len;) {
-        ssize_t k = write(fd, data + off, len - off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            r = -errno;
-            goto fail;
-        }
-        off += (size_t) k;
-    }
+    if ((r = write_all(fd, data, len)) < 0)
+        goto fail;
     if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
         r = -errno;
         goto fail;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pve/fileio.h"
 #include "pve/log.h"
 #include "pve/paths.h"
 
@@ -42,69 +43,11 @@ int cfs_file_path(const char *path, char **ret) {
 }
 
 int cfs_file_read(const char *path, char **ret, size_t *ret_len) {
-    _cleanup_free_ char *full = NULL, *buf = NULL;
-    _cleanup_close_ int fd = -EBADF;
-    size_t len = 0, cap = 4096;
-    struct stat st;
-    int r;
-
-    if ((r = cfs_file_path(path, &full)) < 0)
+    _cleanup_free_ char *full = NULL;
+    int r = cfs_file_path(path, &full);
+    if (r < 0)
         return r;
-    fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) < 0)
-        return -errno;
-    if (S_ISDIR(st.st_mode))
-        return -EISDIR;
-    if (st.st_size > 0) /* a hint only: generated files may differ */
-        cap = (size_t) MIN((uint64_t) st.st_size + 1, (uint64_t) CFS_FILE_MAX_READ + 1);
-    buf = malloc(cap + 1);
-    if (!buf)
-        return -ENOMEM;
-    for (;;) {
-        if (len == cap) {
-            if (cap > CFS_FILE_MAX_READ)
-                return -EFBIG;
-            size_t ncap = MIN(cap * 2, (size_t) CFS_FILE_MAX_READ + 1);
-            char *n = realloc(buf, ncap + 1);
-            if (!n)
-                return -ENOMEM;
-            buf = n;
-            cap = ncap;
-        }
-        ssize_t k = read(fd, buf + len, cap - len);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (k == 0)
-            break;
-        len += (size_t) k;
-    }
-    if (len > CFS_FILE_MAX_READ)
-        return -EFBIG;
-    buf[len] = '\0';
-    *ret = TAKE_PTR(buf);
-    if (ret_len)
-        *ret_len = len;
-    return 0;
-}
-
-static int write_all(int fd, const void *data, size_t len) {
-    const char *p = data;
-    while (len > 0) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += k;
-        len -= (size_t) k;
-    }
-    return 0;
+    return read_full_file(full, CFS_FILE_MAX_READ, ret, ret_len);
 }
 
 int cfs_file_write(const char *path, const void *data, size_t len) {

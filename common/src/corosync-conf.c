@@ -246,16 +246,6 @@ _printf_(2, 3) static int parse_error(Parser *p, const char *fmt, ...) {
     return -EINVAL;
 }
 
-static const char *excerpt(const char *s, size_t len, char *buf, size_t size) {
-    size_t n = MIN(len, size - 1);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (unsigned char) s[i] >= 0x20 && (unsigned char) s[i] < 0x7f ? s[i] : '?';
-    if (n < len && n >= 3)
-        memcpy(buf + n - 3, "...", 3);
-    buf[n] = '\0';
-    return buf;
-}
-
 static int append_item(
     CorosyncItem *sec,
     CorosyncItemKind kind,
@@ -354,7 +344,7 @@ int corosync_conf_parse(
                 return parse_error(&p, "missing section name before '{'");
             if (!name_valid_len(s, nlen))
                 return parse_error(
-                    &p, "invalid section name '%s'", excerpt(s, nlen, buf, sizeof buf)
+                    &p, "invalid section name '%s'", str_excerpt(s, nlen, buf, sizeof buf)
                 );
             if (depth >= COROSYNC_CONF_DEPTH_MAX)
                 return parse_error(
@@ -377,14 +367,14 @@ int corosync_conf_parse(
             if (klen == 0)
                 return parse_error(&p, "missing key name before ':'");
             if (!name_valid_len(s, klen))
-                return parse_error(&p, "invalid key '%s'", excerpt(s, klen, buf, sizeof buf));
+                return parse_error(&p, "invalid key '%s'", str_excerpt(s, klen, buf, sizeof buf));
             const char *v = colon + 1;
             size_t vlen = l - (size_t) (v - s);
             while (vlen > 0 && is_blank(*v))
                 v++, vlen--;
             if (vlen == 0)
                 return parse_error(
-                    &p, "missing value for key '%s'", excerpt(s, klen, buf, sizeof buf)
+                    &p, "missing value for key '%s'", str_excerpt(s, klen, buf, sizeof buf)
                 );
             r = append_item(cur, COROSYNC_ITEM_KEY, s, klen, v, vlen, NULL);
             if (r < 0)
@@ -403,7 +393,8 @@ int corosync_conf_parse(
         }
 
         return parse_error(
-            &p, "expected 'key: value', 'name {' or '}', got '%s'", excerpt(s, l, buf, sizeof buf)
+            &p, "expected 'key: value', 'name {' or '}', got '%s'",
+            str_excerpt(s, l, buf, sizeof buf)
         );
     }
 
@@ -411,7 +402,7 @@ int corosync_conf_parse(
         p.line = open_line[depth];
         return parse_error(
             &p, "missing '}' for section '%s' opened here",
-            excerpt(cur->name, strlen(cur->name), buf, sizeof buf)
+            str_excerpt(cur->name, strlen(cur->name), buf, sizeof buf)
         );
     }
     *ret = TAKE_PTR(c);

@@ -22,6 +22,7 @@
 
 #include "pve/digest.h"
 #include "pve/strbuf.h"
+#include "pve/string-util.h"
 
 /* Perl's \s: the whitespace class the upstream regexes trim with. */
 static bool is_space(char c) {
@@ -569,17 +570,6 @@ _printf_(2, 3) static int parse_error(Parser *p, const char *fmt, ...) {
     return -EINVAL;
 }
 
-/* Printable excerpt of user text for error messages, cut with "..." if long. */
-static const char *excerpt(const char *s, size_t len, char *buf, size_t size) {
-    size_t n = MIN(len, size - 1);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (unsigned char) s[i] >= 0x20 && (unsigned char) s[i] < 0x7f ? s[i] : '?';
-    if (n < len && n >= 3)
-        memcpy(buf + n - 3, "...", 3);
-    buf[n] = '\0';
-    return buf;
-}
-
 static int finish_description(Parser *p) {
     if (!p->have_descr)
         return 0;
@@ -635,13 +625,13 @@ static int parse_section_header(Parser *p, const char *s, size_t len) {
         nlen -= 8;
         if (!special_name_valid_len(name, nlen))
             return parse_error(
-                p, "invalid special section name '%s'", excerpt(name, nlen, buf, sizeof buf)
+                p, "invalid special section name '%s'", str_excerpt(name, nlen, buf, sizeof buf)
             );
     } else {
         kind = GUEST_SECTION_SNAPSHOT;
         if (!snapshot_name_valid_len(name, nlen))
             return parse_error(
-                p, "invalid section name '%s'", excerpt(name, nlen, buf, sizeof buf)
+                p, "invalid section name '%s'", str_excerpt(name, nlen, buf, sizeof buf)
             );
     }
 
@@ -654,7 +644,7 @@ static int parse_section_header(Parser *p, const char *s, size_t len) {
         return -ENOMEM;
     if (guest_config_find_section(p->config, kind, n))
         return parse_error(
-            p, "duplicate section '%s'", n ? excerpt(name, nlen, buf, sizeof buf) : pend
+            p, "duplicate section '%s'", n ? str_excerpt(name, nlen, buf, sizeof buf) : pend
         );
 
     _cleanup_(section_freep) GuestSection *sec = calloc(1, sizeof *sec);
@@ -692,15 +682,15 @@ static int parse_raw_line(Parser *p, const char *s, size_t len) {
             if (sep == len)
                 return parse_error(
                     p, "expected 'lxc.key: value' or 'lxc.key = value', got '%s'",
-                    excerpt(s, len, buf, sizeof buf)
+                    str_excerpt(s, len, buf, sizeof buf)
                 );
-            return parse_error(p, "invalid key '%s'", excerpt(s, sep, buf, sizeof buf));
+            return parse_error(p, "invalid key '%s'", str_excerpt(s, sep, buf, sizeof buf));
         }
         i++;
         equals = true;
     }
     if (!raw_key_valid_len(s, k))
-        return parse_error(p, "invalid key '%s'", excerpt(s, k, buf, sizeof buf));
+        return parse_error(p, "invalid key '%s'", str_excerpt(s, k, buf, sizeof buf));
     while (i < len && is_space(s[i]))
         i++;
     size_t end = len;
@@ -744,10 +734,12 @@ static int parse_line(Parser *p, const char *s, size_t len) {
 
     const char *colon = memchr(s, ':', len);
     if (!colon)
-        return parse_error(p, "expected 'key: value', got '%s'", excerpt(s, len, buf, sizeof buf));
+        return parse_error(
+            p, "expected 'key: value', got '%s'", str_excerpt(s, len, buf, sizeof buf)
+        );
     size_t klen = (size_t) (colon - s);
     if (!key_valid_len(s, klen))
-        return parse_error(p, "invalid key '%s'", excerpt(s, klen, buf, sizeof buf));
+        return parse_error(p, "invalid key '%s'", str_excerpt(s, klen, buf, sizeof buf));
 
     size_t i = klen + 1, end = len;
     while (i < len && is_space(s[i]))
@@ -755,7 +747,7 @@ static int parse_line(Parser *p, const char *s, size_t len) {
     while (end > i && is_space(s[end - 1]))
         end--;
     if (i == end)
-        return parse_error(p, "missing value for '%s'", excerpt(s, klen, buf, sizeof buf));
+        return parse_error(p, "missing value for '%s'", str_excerpt(s, klen, buf, sizeof buf));
 
     if (klen == STRLEN("description") && memcmp(s, "description", klen) == 0)
         return append_decoded(p, s + i, end - i);
@@ -763,7 +755,7 @@ static int parse_line(Parser *p, const char *s, size_t len) {
         p->section->kind != GUEST_SECTION_PENDING)
         return parse_error(p, "property 'delete' is only allowed in [%s]", pending_header(p->type));
     if (section_index(p->section, s, klen) >= 0)
-        return parse_error(p, "duplicate key '%s'", excerpt(s, klen, buf, sizeof buf));
+        return parse_error(p, "duplicate key '%s'", str_excerpt(s, klen, buf, sizeof buf));
 
     char *key = strndup(s, klen), *value = strndup(s + i, end - i);
     if (!key || !value) {

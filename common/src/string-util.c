@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* String helpers: prefix/suffix tests, blank stripping, strict number parsing. */
+#include "pve/string-util.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "pve/string-util.h"
 
 const char *startswith(const char *s, const char *prefix) {
     size_t l = strlen(prefix);
@@ -72,4 +72,14 @@ int safe_atoi64(const char *s, long long *ret) {
         return -EINVAL;
     *ret = v;
     return 0;
+}
+
+const char *str_excerpt(const char *s, size_t len, char *buf, size_t size) {
+    size_t n = MIN(len, size - 1);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (unsigned char) s[i] >= 0x20 && (unsigned char) s[i] < 0x7f ? s[i] : '?';
+    if (n < len && n >= 3)
+        memcpy(buf + n - 3, "...", 3);
+    buf[n] = '\0';
+    return buf;
 }

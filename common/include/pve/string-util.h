@@ -20,6 +20,9 @@ const char *skip_blanks(const char *s) _pure_;
 size_t rstrip_len(const char *s, size_t len) _pure_;
 /* true if s[0..len) contains a NUL byte. */
 bool memhasnul(const void *s, size_t len) _pure_;
+/* Printable excerpt of s[0..len) for error messages (non-printables as '?', cut with "..."),
+ * written to buf; returns buf. */
+const char *str_excerpt(const char *s, size_t len, char *buf, size_t size);
 /* Parse a whole decimal unsigned number into *ret; -EINVAL or -ERANGE on failure. */
 int safe_atou64(const char *s, unsigned long long *ret);
 int safe_atou32(const char *s, unsigned *ret);

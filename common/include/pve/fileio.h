@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Small file I/O helpers shared by the daemons: read a whole file with a size cap, write a
+ * buffer completely. Retries EINTR; returns negative errno.
+ */
+#pragma once
+
+#include <stddef.h>
+
+/* Read fd to EOF into a malloc'd NUL-terminated buffer; -EFBIG if it holds more than max
+ * bytes. size_hint (e.g. st_size) only sizes the first allocation. */
+int read_full_fd(int fd, size_t max, size_t size_hint, char **ret, size_t *ret_len);
+/* The same for a path (-ENOENT when missing, -EISDIR for a directory). */
+int read_full_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* write(2) until everything is written. */
+int write_all(int fd, const void *data, size_t len);
