@@ -45,6 +45,7 @@ typedef struct Waiter {
     bool done;
     int result;
     int error;
+    pthread_cond_t cond; /* one per waiter: a delivery wakes only its own writer */
 } Waiter;
 
 struct Dfsm {
@@ -74,7 +75,6 @@ struct Dfsm {
 
     /* shared with senders */
     pthread_mutex_t lock;
-    pthread_cond_t cond;
     DfsmMode mode;
     uint32_t lowest;
     uint64_t msg_count;
@@ -152,7 +152,7 @@ static void complete_waiter(Dfsm *d, uint64_t count, int result, int error) {
             w->done = true;
             w->result = result;
             w->error = error;
-            pthread_cond_broadcast(&d->cond);
+            pthread_cond_signal(&w->cond); /* under the lock: w may vanish right after */
             break;
         }
     pthread_mutex_unlock(&d->lock);
@@ -164,8 +164,8 @@ static void fail_all_waiters(Dfsm *d, int error) {
         if (!w->done) {
             w->done = true;
             w->error = error;
+            pthread_cond_signal(&w->cond);
         }
-    pthread_cond_broadcast(&d->cond);
     pthread_mutex_unlock(&d->lock);
 }
 
@@ -245,9 +245,15 @@ int dfsm_send_message_sync(
     int *ret_result
 ) {
     Waiter w = {0};
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.cond, &ca);
+    pthread_condattr_destroy(&ca);
     int r = send_normal(d, subtype, iov, n_iov, &w);
     if (r < 0) {
         remove_waiter(d, &w);
+        pthread_cond_destroy(&w.cond);
         return r;
     }
     struct timespec deadline;
@@ -258,11 +264,12 @@ int dfsm_send_message_sync(
 
     pthread_mutex_lock(&d->lock);
     while (!w.done)
-        if (pthread_cond_timedwait(&d->cond, &d->lock, &deadline) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&w.cond, &d->lock, &deadline) == ETIMEDOUT)
             break;
     bool done = w.done;
     pthread_mutex_unlock(&d->lock);
     remove_waiter(d, &w);
+    pthread_cond_destroy(&w.cond);
     if (!done)
         return -ETIMEDOUT;
     if (w.error)
@@ -694,11 +701,6 @@ int dfsm_new(
     d->mode = DFSM_MODE_START;
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->send_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->cond, &ca);
-    pthread_condattr_destroy(&ca);
     *ret = TAKE_PTR(d);
     return 0;
 }
@@ -785,7 +787,6 @@ Dfsm *dfsm_free(Dfsm *d) {
     dfsm_finalize(d);
     pthread_mutex_destroy(&d->lock);
     pthread_mutex_destroy(&d->send_lock);
-    pthread_cond_destroy(&d->cond);
     free(d->group);
     free(d);
     return NULL;
