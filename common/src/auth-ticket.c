@@ -651,13 +651,15 @@ int shadow_cfg_lookup(const char *text, size_t len, const char *userid, char **r
     return -ENOENT;
 }
 
+/* crypt_rn() is libxcrypt's crypt_r() with an explicit buffer size; unlike crypt_r() it is not
+ * intercepted by ASan, whose crypt_r interceptor crashes with libxcrypt's struct crypt_data. */
 int shadow_password_verify(const char *password, const char *hash) {
     if (!password || !hash || !*hash || *hash == '*' || *hash == '!')
         return -EINVAL;
     struct crypt_data *cd = calloc(1, sizeof *cd);
     if (!cd)
         return -ENOMEM;
-    const char *out = crypt_r(password, hash, cd);
+    const char *out = crypt_rn(password, hash, cd, (int) sizeof *cd);
     int r;
     if (!out || *out == '*')
         r = -EINVAL;
@@ -692,7 +694,7 @@ int shadow_password_hash(const char *password, char **ret_hash) {
     struct crypt_data *cd = calloc(1, sizeof *cd);
     if (!cd)
         return -ENOMEM;
-    const char *out = crypt_r(password, salt, cd);
+    const char *out = crypt_rn(password, salt, cd, (int) sizeof *cd);
     char *h = out && startswith(out, "$5$") ? strdup(out) : NULL;
     r = h ? 0 : out && startswith(out, "$5$") ? -ENOMEM : -EIO;
     explicit_bzero(cd, sizeof *cd);

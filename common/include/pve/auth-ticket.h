@@ -104,7 +104,7 @@ int auth_cookie_extract(const char *header, const char *name, char **ret_value);
  * -ENOENT if the user has no line (upstream: "no password set"). */
 int shadow_cfg_lookup(const char *text, size_t len, const char *userid, char **ret_hash);
 
-/* crypt_r(password, hash) == hash in constant time: 0, -EACCES on mismatch, -EINVAL for an
+/* crypt(password, hash) == hash (crypt_rn) in constant time: 0, -EACCES on mismatch, -EINVAL for an
  * unusable hash, -ENOMEM. */
 int shadow_password_verify(const char *password, const char *hash);
 
