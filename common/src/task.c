@@ -230,7 +230,7 @@ _noreturn_ static void worker_main(
     if (mkdir(logpath, 0755) < 0 && errno != EEXIST)
         worker_fail(sock, negative_errno());
     *slash = '/';
-    int logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+    int logfd = open(logpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
     if (logfd < 0)
         worker_fail(sock, negative_errno());
     if (have_www)
@@ -266,6 +266,12 @@ _noreturn_ static void worker_main(
     r = fn(&w, userdata);
     fflush(stdout);
     fflush(stderr);
+    /* the status must be a line of its own even if fn left a partial line behind */
+    struct stat st;
+    char last;
+    if (fstat(STDOUT_FILENO, &st) == 0 && st.st_size > 0 &&
+        pread(STDOUT_FILENO, &last, 1, st.st_size - 1) == 1 && last != '\n')
+        (void) !write(STDOUT_FILENO, "\n", 1);
 
     if (r < 0 || w.error) {
         const char *msg = w.error ? w.error : strerror(-r);

@@ -97,6 +97,12 @@ static int fn_warn(TaskWorker *w, void *userdata) {
     return 0;
 }
 
+static int fn_partial(TaskWorker *w, void *userdata) {
+    (void) w, (void) userdata;
+    printf("partial");
+    return 0;
+}
+
 static int fn_sleep(TaskWorker *w, void *userdata) {
     (void) w, (void) userdata;
     for (;;)
@@ -231,6 +237,12 @@ static void test_fail_and_warn(void **state) {
     assert_string_equal(task_status_type(e1), "error");
     assert_string_equal(task_status_type(e3), "warning");
     assert_string_equal(task_status_type("OK"), "ok");
+
+    /* a partial last line still gets the status on a line of its own */
+    _cleanup_free_ char *u4 = start(fn_partial, NULL, "srvreload", "", "root@pam");
+    wait_task(u4);
+    _cleanup_free_ char *e4 = exitstatus_of(u4);
+    assert_string_equal(e4, "OK");
     assert_string_equal(task_status_type("unexpected status"), "unknown");
 
     json_auto_t *lines = NULL;
