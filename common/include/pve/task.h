@@ -17,6 +17,9 @@
  * and the child never returns into the caller. The caller must fork from its main thread (the
  * child runs fn in a copy of that thread only) and owns reaping the worker (SIGCHLD or pidfd
  * source in the daemon; waitpid() in tests). The pid is the UPID's pid field.
+ * The worker keeps every descriptor the caller opened without O_CLOEXEC (listening sockets,
+ * the sd-event epoll fd); it never uses them and exits with _exit(), so no atexit handler,
+ * stdio buffer or event source of the caller runs twice.
  */
 #pragma once
 
