@@ -406,7 +406,6 @@ int http_reply(
         return -EALREADY;
     if (!req->in_callback && !req->suspended)
         return -EINVAL;
-    req->replied = true;
 
     bool close = status >= 400 || req->close_after;
     for (const char *const *h = extra_headers; h && h[0]; h += 2) {
@@ -433,13 +432,14 @@ int http_reply(
     struct MHD_Response *resp;
     if (status >= 400 && phrase[0] && !req->server->tls &&
         !streq(phrase, MHD_get_reason_phrase_for(status))) {
+        req->replied = true; /* from here on the client has (or lost) its answer */
         int r =
             raw_send_response(req, status, phrase, content_type, body, len, extra_headers, date);
         if (r < 0)
             log_debug_errno(r, "http: failed to write error response: %m");
         resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
         if (!resp)
-            return -ENOMEM;
+            return -EIO; /* answered already; MHD drops the connection on its own */
         (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
         return request_queue_or_defer(req, status, resp);
     }
@@ -467,6 +467,7 @@ int http_reply(
         MHD_destroy_response(resp);
         return -EINVAL;
     }
+    req->replied = true;
     return request_queue_or_defer(req, status, resp);
 }
 

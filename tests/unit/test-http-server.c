@@ -215,6 +215,13 @@ static void handler(HttpRequest *req, void *userdata) {
     }
     if (streq(path, "/noreply"))
         return;
+    if (streq(path, "/badheader")) { /* header injection is refused and leaves req open */
+        const char *bad[] = {"X-Bad", "a\r\nSet-Cookie: x", NULL};
+        assert_int_equal(http_reply(req, 200, NULL, NULL, NULL, 0, bad), -EINVAL);
+        assert_int_equal(http_reply_status(req, 202, NULL), 0);
+        assert_int_equal(http_reply_status(req, 200, NULL), -EALREADY);
+        return;
+    }
 
     /* echo: the merged params plus some request facts */
     _cleanup_json_ json_t *o = json_object();
@@ -585,6 +592,11 @@ static void test_misc_errors(void **state) {
     Response r;
     request("GET /noreply HTTP/1.1\r\nHost: x\r\n\r\n", &r, true);
     assert_int_equal(r.status, 500);
+    response_done(&r);
+
+    request("GET /badheader HTTP/1.1\r\nHost: x\r\n\r\n", &r, false);
+    assert_int_equal(r.status, 202);
+    assert_null(strcasestr(r.headers, "Set-Cookie"));
     response_done(&r);
 
     request("GET /a%zzb HTTP/1.1\r\nHost: x\r\n\r\n", &r, true);

@@ -118,8 +118,10 @@ int http_request_suspend(HttpRequest *req);
  * Answer a request. reason NULL means the standard phrase; otherwise only its first line is
  * used. extra_headers is NULL or a NULL-terminated list of name, value, name, value, ...
  * The body is copied. Common headers (Date, Server, Expires, Cache-Control, Pragma,
- * Content-Length) are added; a status >= 400 closes the connection. After this call req must
- * not be used any more, whatever the return value. Returns 0 or a negative errno.
+ * Content-Length) are added; a status >= 400 closes the connection. Returns 0 or a negative
+ * errno; after 0 (or -EIO) req must not be used any more. On -EINVAL (CR/LF in a header) and
+ * -ENOMEM the request is still unanswered: answer it again, e.g. with
+ * http_reply_status(req, 500, ...). -EALREADY when it was answered before.
  *
  * Note: libmicrohttpd 0.9 cannot send its own reason phrases; for plain HTTP and a status
  * >= 400 the response is written to the socket directly (the connection closes anyway).
