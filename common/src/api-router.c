@@ -834,9 +834,20 @@ static int openapi_walk(const Node *n, json_t *paths) {
         const ApiMethod *m = n->methods[i];
         if (!m)
             continue;
-        _cleanup_free_ char *key = NULL;
-        if (asprintf(&key, "%s%s", m->path[0] == '/' ? "" : "/", m->path) < 0)
+        /* normalized key: one '/' between components, none at the end */
+        _cleanup_free_ char *key = malloc(strlen(m->path) + 2);
+        if (!key)
             return -ENOMEM;
+        size_t kl = 0;
+        for (const char *c = m->path; *c; c++)
+            if (*c != '/' || (c[1] && c[1] != '/'))
+                key[kl++] = *c == '/' ? '/' : *c;
+        if (kl == 0 || key[0] != '/') {
+            memmove(key + 1, key, kl);
+            key[0] = '/';
+            kl++;
+        }
+        key[kl] = '\0';
         json_t *item = json_object_get(paths, key);
         if (!item) {
             item = json_object();
