@@ -704,7 +704,7 @@ static char *operation_id(const ApiMethod *m) {
             continue;
         if (c == '/' || c == '-' || c == '.')
             c = '_';
-        strbuf_append_char(&b, c >= 'A' && c <= 'Z' ? c : c);
+        strbuf_append_char(&b, c);
     }
     for (size_t i = 0; b.data && i < b.len; i++)
         if (b.data[i] >= 'A' && b.data[i] <= 'Z')
