@@ -217,9 +217,10 @@ static int perl_to_posix(const char *pattern, char **ret) {
     for (const char *p = pattern; *p; p++) {
         if (*p == '[') {
             translate_bracket(&b, &p);
-        } else if (*p == '(' && p[1] == '?' && p[2] == ':') {
+        } else if (*p == '(' && p[1] == '?' && p[1 + strspn(p + 2, "^imsx") + 1] == ':') {
+            /* (?:...) and Perl's stringified qr// "(?^:...)"; flags other than none ignored */
             strbuf_append_char(&b, '(');
-            p += 2;
+            p += 2 + strspn(p + 2, "^imsx");
         } else if (*p == '\\' && p[1]) {
             p++;
             switch (*p) {

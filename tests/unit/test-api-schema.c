@@ -53,6 +53,9 @@ static const ApiSchema misc_params = API_OBJECT(
             API_PARAM_STRING("name", .optional = true, .min_length = 3, .max_length = 5),
             API_PARAM_STRING("pat", .optional = true, .pattern = "[a-z]\\d+(?:-\\w+)?"),
             API_PARAM_STRING("cls", .optional = true, .pattern = "[A-Za-z0-9\\-_\\.]+"),
+            API_PARAM_STRING(
+                "tokenid", .optional = true, .pattern = "(?^:[A-Za-z][A-Za-z0-9\\.\\-_]+)"
+            ),
             API_PARAM_INTEGER("cores", .optional = true, API_RANGE(100, 999999999)),
             API_PARAM_NUMBER("ratio", .optional = true, API_RANGE(0.5, 2)),
             API_PARAM_ARRAY("ids", API_ITEMS(API_TYPE_INTEGER, API_MIN(1)), .optional = true),
