@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * pvedaemon-server: the API server of pvedaemon. Key material setup under the cfs mount
+ * (authkey pair, pve-www.key), an HttpServer on the daemon's sd_event serving /api2/json and
+ * /api2/extjs through an ApiRouter, ticket authentication, permission checks and the
+ * delayed 401 answers.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "pve/api-router.h"
+#include "pve/http-server.h"
+#include "pve/macro.h"
+
+#define PD_AUTH_FAIL_DELAY_USEC (3ULL * 1000000ULL) /* every 401 takes >= 3 s */
+
+typedef struct PdServer {
+    const char *address; /* borrowed */
+    uint16_t port;
+    char *nodename;
+    sd_event *event;
+    HttpServer *http;
+    ApiRouter *router;
+} PdServer;
+
+/* Create the authkey pair and pve-www.key under the mount root when missing. */
+int pd_keys_ensure(void);
+
+/* Build the router (no I/O). */
+int pd_server_init(PdServer *s);
+/* Listen and attach to e. */
+int pd_server_start(PdServer *s, sd_event *e);
+void pd_server_done(PdServer *s);
