@@ -102,8 +102,14 @@ static int load_user_cfg(UserCfg **ret) {
     if (r < 0)
         return r;
     r = user_cfg_parse(text, len, ret, &line, &msg);
-    if (r < 0)
+    if (r < 0) {
         log_warning("user.cfg line %u: %s", line, msg ?: "parse error");
+        return r;
+    }
+    const char *const *warnings = NULL;
+    size_t n = user_cfg_warnings(*ret, &warnings);
+    for (size_t i = 0; i < n; i++) /* read per request: debug, not a warning flood */
+        log_debug("user.cfg %s", warnings[i]);
     return r;
 }
 

@@ -132,6 +132,8 @@ struct UserCfg {
     UserCfgRole builtin[ELEMENTSOF(builtin_roles)];
     Hashmap *user_map, *group_map, *pool_map, *role_map;
     Hashmap *vm_map; /* vmid string -> UserCfgPool */
+    char **warnings; /* entries the parser ignored, as upstream does, with the reason */
+    size_t n_warnings;
 };
 
 #define ROOT_USERID  "root@pam"
@@ -275,6 +277,12 @@ static UserCfgAcl *acl_free(UserCfgAcl *a) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(UserCfgAcl *, acl_free);
 
+size_t user_cfg_warnings(const UserCfg *c, const char *const **ret) {
+    if (ret)
+        *ret = (const char *const *) c->warnings;
+    return c->n_warnings;
+}
+
 UserCfg *user_cfg_free(UserCfg *c) {
     if (!c)
         return NULL;
@@ -288,6 +296,9 @@ UserCfg *user_cfg_free(UserCfg *c) {
         role_free(c->roles[i]);
     for (size_t i = 0; i < c->n_acls; i++)
         acl_free(c->acls[i]);
+    for (size_t i = 0; i < c->n_warnings; i++)
+        free(c->warnings[i]);
+    free(c->warnings);
     free(c->users);
     free(c->groups);
     free(c->pools);
@@ -555,6 +566,36 @@ _printf_(2, 3) static int fail(ParseCtx *p, const char *fmt, ...) {
     return -EINVAL;
 }
 
+/* An inconsistent but well-formed entry (a reference to something undefined, an unknown
+ * privilege or entry type): upstream ignores it with a warning, and so do we, so that any
+ * user.cfg a real node accepts also loads here. Returns 0 (skip). */
+_printf_(2, 3) static int warn(ParseCtx *p, const char *fmt, ...) {
+    UserCfg *c = p->cfg;
+    char *m = NULL, *line = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&m, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return 0;
+    if (c->n_warnings < 256 && asprintf(&line, "line %u: %s", p->line, m) >= 0) {
+        char **w = realloc(c->warnings, (c->n_warnings + 1) * sizeof *w);
+        if (w) {
+            c->warnings = w;
+            c->warnings[c->n_warnings++] = TAKE_PTR(line);
+        }
+    }
+    free(line);
+    free(m);
+    return 0;
+}
+
+static void strv_remove_at(char **v, size_t *n, size_t i) {
+    free(v[i]);
+    memmove(v + i, v + i + 1, (*n - i - 1) * sizeof *v);
+    (*n)--;
+}
+
 static const char *field(const ParseCtx *p, size_t i) {
     return i < p->n_fields ? p->fields[i] : "";
 }
@@ -648,7 +689,7 @@ static int parse_token(ParseCtx *p) {
         return -ENOMEM;
     UserCfgUser *u = hashmap_get(c->user_map, userid);
     if (!u)
-        return fail(p, "token '%s' of undefined user '%s'", tokenid, userid);
+        return warn(p, "ignoring token '%s' of undefined user '%s'", tokenid, userid);
     if (user_find_token(u, name))
         return fail(p, "duplicate token '%s'", tokenid);
 
@@ -726,8 +767,12 @@ static int parse_pool(ParseCtx *p) {
         if (s[0] == '0' || safe_atou32(s, &v) < 0 || v < 100 || v > 999999999)
             return fail(p, "invalid vmid '%s' in pool '%s'", s, poolid);
         UserCfgPool *other = hashmap_get(c->vm_map, s);
-        if (other)
-            return fail(p, "vm %s is already in pool '%s'", s, other->poolid);
+        if (other) {
+            (void) warn(
+                p, "ignoring vm %s in pool '%s': already in pool '%s'", s, poolid, other->poolid
+            );
+            strv_remove_at(pool->vms, &pool->n_vms, i--);
+        }
     }
     for (size_t i = 0; i < pool->n_storage; i++)
         if (!storage_id_valid(pool->storage[i]))
@@ -756,7 +801,7 @@ static int parse_role(ParseCtx *p) {
     if (!id_valid(roleid))
         return fail(p, "invalid role id '%s'", roleid);
     if (user_cfg_builtin_role(roleid, NULL) == 0)
-        return fail(p, "cannot redefine built-in role '%s'", roleid);
+        return warn(p, "ignoring redefinition of built-in role '%s'", roleid);
     if (hashmap_get(c->role_map, roleid))
         return fail(p, "duplicate role '%s'", roleid);
 
@@ -770,8 +815,11 @@ static int parse_role(ParseCtx *p) {
     for (char *s = list; *s; s++)
         if (*s == ';' || *s == ' ' || *s == '\t')
             *s = ',';
-    if (privs_from_list(list, &role->privs, &bad) < 0)
-        return fail(p, "role '%s': invalid privilege '%.*s'", roleid, (int) strcspn(bad, ","), bad);
+    while (privs_from_list(list, &role->privs, &bad) < 0) {
+        size_t n = strcspn(bad, ",");
+        (void) warn(p, "role '%s': ignoring invalid privilege '%.*s'", roleid, (int) n, bad);
+        memmove((char *) bad, bad + n, strlen(bad + n) + 1); /* drop it, keep the rest */
+    }
     if (hashmap_put(c->role_map, role->roleid, role) < 0)
         return -ENOMEM;
     if (push(&c->roles, &c->n_roles, role) < 0) {
@@ -840,8 +888,8 @@ static int parse_acl(ParseCtx *p) {
     }
     for (size_t i = 0; i < n_roles; i++)
         if (!hashmap_get(c->role_map, roles[i])) {
-            r = fail(p, "ACL on '%s': undefined role '%s'", path, roles[i]);
-            goto finish;
+            (void) warn(p, "ACL on '%s': ignoring undefined role '%s'", path, roles[i]);
+            strv_remove_at(roles, &n_roles, i--);
         }
     for (size_t i = 0; i < n_ugids; i++) {
         const char *u = ugids[i];
@@ -849,17 +897,17 @@ static int parse_acl(ParseCtx *p) {
             continue; /* root@pam is always Administrator; upstream does not store these */
         if (u[0] == '@') {
             if (!hashmap_get(c->group_map, u + 1)) {
-                r = fail(p, "ACL on '%s': undefined group '%s'", path, u + 1);
-                goto finish;
+                (void) warn(p, "ACL on '%s': ignoring undefined group '%s'", path, u + 1);
+                continue;
             }
         } else if (strchr(u, '!')) {
             if (!tokenid_is_valid(u) || !user_cfg_get_token(c, u)) {
-                r = fail(p, "ACL on '%s': undefined token '%s'", path, u);
-                goto finish;
+                (void) warn(p, "ACL on '%s': ignoring undefined token '%s'", path, u);
+                continue;
             }
         } else if (!userid_is_valid(u) || !hashmap_get(c->user_map, u)) {
-            r = fail(p, "ACL on '%s': undefined user '%s'", path, u);
-            goto finish;
+            (void) warn(p, "ACL on '%s': ignoring undefined user '%s'", path, u);
+            continue;
         }
         for (size_t j = 0; j < n_roles; j++)
             if ((r = acl_add(c, path, u, roles[j], propagate)) < 0)
@@ -886,7 +934,7 @@ static int parse_line(ParseCtx *p) {
         return parse_role(p);
     if (streq(type, "acl"))
         return parse_acl(p);
-    return fail(p, "unknown entry type '%s'", type);
+    return warn(p, "ignoring unknown entry type '%s'", type);
 }
 
 static int ensure_root(UserCfg *c) {

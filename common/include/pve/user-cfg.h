@@ -86,6 +86,10 @@ int user_cfg_parse(
     const char *text, size_t len, UserCfg **ret, unsigned *reterr_line, char **reterr_msg
 );
 /* Canonical text, malloc()ed. 0 or -ENOMEM. */
+/* Entries the parser ignored because they refer to something undefined, name an unknown
+ * privilege or entry type, or put a VM into a second pool ("line N: reason"); upstream ignores
+ * the same entries with a warning, so callers should log these. */
+size_t user_cfg_warnings(const UserCfg *c, const char *const **ret);
 int user_cfg_print(const UserCfg *c, char **ret);
 UserCfg *user_cfg_free(UserCfg *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(UserCfg *, user_cfg_free);
