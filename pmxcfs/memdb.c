@@ -511,7 +511,8 @@ static void changed(Memdb *m, const char *path) {
         m->on_change(m->on_change_userdata, path);
 }
 
-#define MEMDB_LOCKED(m) __attribute__((cleanup(memdb_unlockp))) Memdb *_locked_ _unused_ = memdb_lock(m)
+#define MEMDB_LOCKED(m) \
+    __attribute__((cleanup(memdb_unlockp))) Memdb *_locked_ _unused_ = memdb_lock(m)
 
 static Memdb *memdb_lock(Memdb *m) {
     pthread_mutex_lock(&m->mutex);

@@ -6,16 +6,15 @@
  * nothing else.
  */
 #define SD_JOURNAL_SUPPRESS_LOCATION
+#include "pve/log.h"
+
 #include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
 #include <systemd/sd-journal.h>
-
-#include "pve/log.h"
 
 static const char *log_ident = "pve";
 static int log_level = LOG_INFO;
@@ -81,13 +80,7 @@ const char *pve_log_ident(void) {
 }
 
 int pve_log_internal(
-    int level,
-    int error,
-    const char *file,
-    int line,
-    const char *func,
-    const char *fmt,
-    ...
+    int level, int error, const char *file, int line, const char *func, const char *fmt, ...
 ) {
     char msg[2048];
     va_list ap;
@@ -116,8 +109,8 @@ int pve_log_internal(
         break;
     default:
         (void) fprintf(
-            stderr, "%s[%d]: %s: %s\n", log_ident, (int) getpid(),
-            level_names[level & LOG_PRIMASK], msg
+            stderr, "%s[%d]: %s: %s\n", log_ident, (int) getpid(), level_names[level & LOG_PRIMASK],
+            msg
         );
         break;
     }

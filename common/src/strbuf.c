@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Growable, always NUL-terminated byte buffer with a sticky error. */
+#include "pve/strbuf.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "pve/strbuf.h"
 
 int strbuf_reserve(StrBuf *b, size_t n) {
     if (b->error)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for the logging front end: return values, %m, levels, stderr format, target. */
+#include <sys/stat.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -45,8 +46,10 @@ static void test_errno_and_format(void **state) {
     pve_log_set_level(LOG_INFO);
     char *out = capture_stderr(emit_error_with_errno);
     char expect[256];
-    snprintf(expect, sizeof expect, "testlog[%d]: err: open '/x': No such file or directory\n",
-             (int) getpid());
+    snprintf(
+        expect, sizeof expect, "testlog[%d]: err: open '/x': No such file or directory\n",
+        (int) getpid()
+    );
     assert_string_equal(out, expect);
 }
 
@@ -91,8 +94,9 @@ static void test_env_level_and_auto_target(void **state) {
     struct stat st;
     assert_int_equal(fstat(STDERR_FILENO, &st), 0);
     char v[64];
-    snprintf(v, sizeof v, "%llu:%llu", (unsigned long long) st.st_dev,
-             (unsigned long long) st.st_ino);
+    snprintf(
+        v, sizeof v, "%llu:%llu", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino
+    );
     setenv("JOURNAL_STREAM", v, 1);
     pve_log_open("envtest", PVE_LOG_TARGET_AUTO);
     assert_int_equal(pve_log_get_target(), PVE_LOG_TARGET_JOURNAL);

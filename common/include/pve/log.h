@@ -35,21 +35,15 @@ int pve_log_level_from_string(const char *s);
 
 /* Core entry point; returns -abs(error) (or 0 when error is 0). */
 int pve_log_internal(
-    int level,
-    int error,
-    const char *file,
-    int line,
-    const char *func,
-    const char *fmt,
-    ...
+    int level, int error, const char *file, int line, const char *func, const char *fmt, ...
 ) _printf_(6, 7);
 
-#define pve_log_full_errno(level, error, ...)                                                      \
-    ({                                                                                             \
-        int _l_ = (level), _e_ = (error);                                                          \
-        (_l_ <= pve_log_get_level())                                                               \
-            ? pve_log_internal(_l_, _e_, __FILE__, __LINE__, __func__, __VA_ARGS__)                \
-            : -(_e_ < 0 ? -_e_ : _e_);                                                             \
+#define pve_log_full_errno(level, error, ...)                                       \
+    ({                                                                              \
+        int _l_ = (level), _e_ = (error);                                           \
+        (_l_ <= pve_log_get_level())                                                \
+            ? pve_log_internal(_l_, _e_, __FILE__, __LINE__, __func__, __VA_ARGS__) \
+            : -(_e_ < 0 ? -_e_ : _e_);                                              \
     })
 
 #define log_debug(...)   (void) pve_log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)

@@ -13,14 +13,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _cleanup_(f)    __attribute__((cleanup(f)))
-#define _unused_        __attribute__((unused))
-#define _printf_(a, b)  __attribute__((format(printf, a, b)))
-#define _pure_          __attribute__((pure))
-#define _noreturn_      __attribute__((noreturn))
-#define _likely_(x)     (__builtin_expect(!!(x), 1))
-#define _unlikely_(x)   (__builtin_expect(!!(x), 0))
-#define _warn_unused_   __attribute__((warn_unused_result))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _pure_         __attribute__((pure))
+#define _noreturn_     __attribute__((noreturn))
+#define _likely_(x)    (__builtin_expect(!!(x), 1))
+#define _unlikely_(x)  (__builtin_expect(!!(x), 0))
+#define _warn_unused_  __attribute__((warn_unused_result))
 
 #define ELEMENTSOF(a)   (sizeof(a) / sizeof((a)[0]))
 #define STRLEN(s)       (sizeof("" s "") - 1)
@@ -30,13 +30,13 @@
 #define strneq(a, b, n) (strncmp((a), (b), (n)) == 0)
 
 /* Move ownership out of a _cleanup_ variable: the variable is reset, the value returned. */
-#define TAKE_GENERIC(var, type, nullvalue)                                                        \
-    ({                                                                                             \
-        type *_pvar_ = &(var);                                                                     \
-        type _var_ = *_pvar_;                                                                      \
-        type _nullvalue_ = nullvalue;                                                              \
-        *_pvar_ = _nullvalue_;                                                                     \
-        _var_;                                                                                     \
+#define TAKE_GENERIC(var, type, nullvalue) \
+    ({                                     \
+        type *_pvar_ = &(var);             \
+        type _var_ = *_pvar_;              \
+        type _nullvalue_ = nullvalue;      \
+        *_pvar_ = _nullvalue_;             \
+        _var_;                             \
     })
 #define TAKE_PTR(p) TAKE_GENERIC((p), __typeof__(p), NULL)
 #define TAKE_FD(fd) TAKE_GENERIC((fd), int, -EBADF)
@@ -45,10 +45,10 @@
 static inline int negative_errno(void) {
     return errno > 0 ? -errno : -EIO;
 }
-#define RET_NERRNO(expr)                                                                           \
-    ({                                                                                             \
-        __typeof__(expr) _r_ = (expr);                                                             \
-        _r_ < 0 ? (__typeof__(expr)) negative_errno() : _r_;                                       \
+#define RET_NERRNO(expr)                                     \
+    ({                                                       \
+        __typeof__(expr) _r_ = (expr);                       \
+        _r_ < 0 ? (__typeof__(expr)) negative_errno() : _r_; \
     })
 
 static inline void freep(void *p) {
@@ -76,16 +76,16 @@ static inline void fclosep(FILE **f) {
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Defines <func>p(type *p) for a destructor that takes the pointer value, for _cleanup_(). */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
-    static inline void func##p(type *p) {                                                          \
-        if (*p)                                                                                    \
-            *p = func(*p);                                                                         \
-    }                                                                                              \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+    static inline void func##p(type *p) {       \
+        if (*p)                                 \
+            *p = func(*p);                      \
+    }                                           \
     struct __useless_struct_to_allow_trailing_semicolon__
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(type, func)                                               \
-    static inline void func##p(type *p) {                                                          \
-        if (*p)                                                                                    \
-            func(*p);                                                                              \
-    }                                                                                              \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(type, func) \
+    static inline void func##p(type *p) {            \
+        if (*p)                                      \
+            func(*p);                                \
+    }                                                \
     struct __useless_struct_to_allow_trailing_semicolon__

@@ -18,7 +18,8 @@ typedef struct StrBuf {
     int error; /* 0 or negative errno, sticky */
 } StrBuf;
 
-#define STRBUF_INIT {NULL, 0, 0, 0}
+#define STRBUF_INIT \
+    { NULL, 0, 0, 0 }
 
 void strbuf_append(StrBuf *b, const char *s);
 void strbuf_append_len(StrBuf *b, const void *s, size_t len);
