@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +29,13 @@
 enum { LINK_LOCAL, LINK_QEMU, LINK_LXC, LINK_OPENVZ, _LINK_MAX };
 static const char *const link_names[_LINK_MAX] = {"local", "qemu-server", "lxc", "openvz"};
 static const char *const link_suffix[_LINK_MAX] = {"", "/qemu-server", "/lxc", "/openvz"};
+
+/* Open file and directory handles are linked into their CfsFuse: after an unmount the kernel
+ * sends no RELEASE for handles still open, so teardown frees whatever is left. */
+typedef struct HandleLink {
+    struct HandleLink *prev, *next;
+    bool dir;
+} HandleLink;
 
 typedef struct Inval {
     struct Inval *next;
@@ -47,9 +55,30 @@ struct CfsFuse {
     pthread_mutex_t inval_lock;
     pthread_cond_t inval_cond;
     Inval *inval_head, *inval_tail;
+    pthread_mutex_t handles_lock;
+    HandleLink handles; /* list head */
+    volatile bool loop_done;
 };
 
+static void handle_track(CfsFuse *f, HandleLink *l, bool dir) {
+    pthread_mutex_lock(&f->handles_lock);
+    l->dir = dir;
+    l->prev = &f->handles;
+    l->next = f->handles.next;
+    f->handles.next->prev = l;
+    f->handles.next = l;
+    pthread_mutex_unlock(&f->handles_lock);
+}
+
+static void handle_untrack(CfsFuse *f, HandleLink *l) {
+    pthread_mutex_lock(&f->handles_lock);
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    pthread_mutex_unlock(&f->handles_lock);
+}
+
 typedef struct DirHandle {
+    HandleLink link;
     size_t n;
     struct {
         fuse_ino_t ino;
@@ -59,6 +88,7 @@ typedef struct DirHandle {
 } DirHandle;
 
 typedef struct PlugHandle {
+    HandleLink link;
     char *data;
     size_t len;
 } PlugHandle;
@@ -487,6 +517,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         }
         fi->fh = (uint64_t) (uintptr_t) h;
         fi->direct_io = 1;
+        handle_track(f, &h->link, false);
         fuse_reply_open(req, fi);
         return;
     }
@@ -579,6 +610,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     if (is_plug_ino(ino) && fi->fh) {
         PlugHandle *h = (PlugHandle *) (uintptr_t) fi->fh;
+        handle_untrack(fs_of(req), &h->link);
         free(h->data);
         free(h);
     }
@@ -657,6 +689,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     memdb_dirents_free(list, n);
     fi->fh = (uint64_t) (uintptr_t) d;
     fi->cache_readdir = 0;
+    handle_track(f, &d->link, true);
     fuse_reply_open(req, fi);
     return;
 fail:
@@ -688,7 +721,9 @@ op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_f
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     (void) ino;
-    dirhandle_free((DirHandle *) (uintptr_t) fi->fh);
+    DirHandle *d = (DirHandle *) (uintptr_t) fi->fh;
+    handle_untrack(fs_of(req), &d->link);
+    dirhandle_free(d);
     fuse_reply_err(req, 0);
 }
 
@@ -757,6 +792,18 @@ CfsFuse *cfs_fuse_free(CfsFuse *f) {
             fuse_session_unmount(f->se);
         fuse_session_destroy(f->se);
     }
+    /* Handles the kernel never released (still open at unmount). */
+    while (f->handles.next && f->handles.next != &f->handles) {
+        HandleLink *l = f->handles.next;
+        handle_untrack(f, l);
+        if (l->dir)
+            dirhandle_free((DirHandle *) l);
+        else {
+            free(((PlugHandle *) l)->data);
+            free(l);
+        }
+    }
+    pthread_mutex_destroy(&f->handles_lock);
     for (size_t i = 0; i < _LINK_MAX; i++)
         free(f->link_target[i]);
     free(f);
@@ -770,6 +817,8 @@ int cfs_fuse_new(const CfsFuseConfig *config, const char *mountpoint, CfsFuse **
     f->cfg = *config;
     pthread_mutex_init(&f->inval_lock, NULL);
     pthread_cond_init(&f->inval_cond, NULL);
+    pthread_mutex_init(&f->handles_lock, NULL);
+    f->handles.prev = f->handles.next = &f->handles;
     for (size_t i = 0; i < _LINK_MAX; i++)
         if (asprintf(&f->link_target[i], "nodes/%s%s", config->nodename, link_suffix[i]) < 0) {
             f->link_target[i] = NULL;
@@ -794,7 +843,19 @@ int cfs_fuse_new(const CfsFuseConfig *config, const char *mountpoint, CfsFuse **
     return 0;
 }
 
+static void on_wakeup(int sig) {
+    (void) sig; /* only there to interrupt read(/dev/fuse) with EINTR */
+}
+
 int cfs_fuse_loop(CfsFuse *f) {
+    /* The loop's threads (and only they, see cfs_fuse_block_wakeup) take the wake-up signal. */
+    struct sigaction sa = {.sa_handler = on_wakeup}; /* no SA_RESTART */
+    sigset_t set;
+    (void) sigaction(CFS_FUSE_WAKEUP_SIGNAL, &sa, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, CFS_FUSE_WAKEUP_SIGNAL);
+    (void) pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
     struct fuse_loop_config *lc = fuse_loop_cfg_create();
     if (!lc)
         return -ENOMEM;
@@ -803,15 +864,29 @@ int cfs_fuse_loop(CfsFuse *f) {
     fuse_loop_cfg_set_idle_threads(lc, 4);
     int r = fuse_session_loop_mt(f->se, lc);
     fuse_loop_cfg_destroy(lc);
+    f->loop_done = true;
     return r < 0 ? r : 0;
+}
+
+void cfs_fuse_block_wakeup(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, CFS_FUSE_WAKEUP_SIGNAL);
+    (void) pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 void cfs_fuse_exit(CfsFuse *f) {
     fuse_session_exit(f->se);
-    /* The loop threads sit in read(/dev/fuse); unmounting ends the connection and wakes them. */
+    /* The loop threads sit in read(/dev/fuse). Unmounting ends the connection and wakes them,
+     * unless something still has a file open on the mount: then the connection lives on, so
+     * interrupt the reads until the loop has seen the exit flag. */
     if (f->mounted) {
         fuse_session_unmount(f->se);
         f->mounted = false;
+    }
+    for (unsigned i = 0; i < 500 && !f->loop_done; i++) {
+        (void) kill(getpid(), CFS_FUSE_WAKEUP_SIGNAL);
+        (void) usleep(10 * 1000);
     }
 }
 

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,10 @@ typedef struct CfsFuse CfsFuse;
 int cfs_fuse_new(const CfsFuseConfig *config, const char *mountpoint, CfsFuse **ret);
 /* Run the multi-threaded loop until unmount or a signal; returns 0 or negative errno. */
 int cfs_fuse_loop(CfsFuse *f);
+/* The signal that interrupts the loop's threads at exit. Block it in every other thread:
+ * call cfs_fuse_block_wakeup() early in main(), before any thread is created. */
+#define CFS_FUSE_WAKEUP_SIGNAL SIGUSR2
+void cfs_fuse_block_wakeup(void);
 /* End the loop from another thread: sets the exit flag and unmounts (lazily). */
 void cfs_fuse_exit(CfsFuse *f);
 CfsFuse *cfs_fuse_free(CfsFuse *f);

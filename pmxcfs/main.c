@@ -22,6 +22,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "cfs-fuse.h"
 #include "pmxcfs.h"
 #include "pve/daemon.h"
 #include "pve/log.h"
@@ -360,6 +361,7 @@ static char **with_start_verb(int argc, char *argv[], int *ret_argc) {
 }
 
 int main(int argc, char *argv[]) {
+    cfs_fuse_block_wakeup(); /* before any thread exists: only FUSE threads take it */
     const PveDaemon d = {
         .name = "pmxcfs",
         .pidfile = PVE_CFS_PIDFILE,
