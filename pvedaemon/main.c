@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "pve/api-auth.h"
 #include "pve/daemon.h"
 #include "pve/log.h"
 #include "pve/paths.h"
@@ -47,7 +48,7 @@ static const PveDaemonOption options[] = {
 
 static int pd_init(void *userdata) {
     PdServer *s = userdata;
-    int r = pd_keys_ensure();
+    int r = api_auth_keys_ensure();
     if (r < 0)
         return pve_daemon_error_errno(r, "unable to set up key material - %m");
     r = pd_server_init(s);

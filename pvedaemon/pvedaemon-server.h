@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "pve/api-env.h"
 #include "pve/api-router.h"
 #include "pve/http-server.h"
 #include "pve/macro.h"
@@ -23,10 +24,8 @@ typedef struct PdServer {
     sd_event *event;
     HttpServer *http;
     ApiRouter *router;
+    ApiEnv env;
 } PdServer;
-
-/* Create the authkey pair and pve-www.key under the mount root when missing. */
-int pd_keys_ensure(void);
 
 /* Build the router (no I/O). */
 int pd_server_init(PdServer *s);

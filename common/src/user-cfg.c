@@ -368,6 +368,38 @@ const UserCfgUser *user_cfg_user_at(const UserCfg *c, size_t i) {
     return c && i < c->n_users ? c->users[i] : NULL;
 }
 
+size_t user_cfg_n_groups(const UserCfg *c) {
+    return c ? c->n_groups : 0;
+}
+
+const UserCfgGroup *user_cfg_group_at(const UserCfg *c, size_t i) {
+    return c && i < c->n_groups ? c->groups[i] : NULL;
+}
+
+size_t user_cfg_n_pools(const UserCfg *c) {
+    return c ? c->n_pools : 0;
+}
+
+const UserCfgPool *user_cfg_pool_at(const UserCfg *c, size_t i) {
+    return c && i < c->n_pools ? c->pools[i] : NULL;
+}
+
+size_t user_cfg_n_roles(const UserCfg *c) {
+    return c ? c->n_roles : 0;
+}
+
+const UserCfgRole *user_cfg_role_at(const UserCfg *c, size_t i) {
+    return c && i < c->n_roles ? c->roles[i] : NULL;
+}
+
+size_t user_cfg_n_acls(const UserCfg *c) {
+    return c ? c->n_acls : 0;
+}
+
+const UserCfgAcl *user_cfg_acl_at(const UserCfg *c, size_t i) {
+    return c && i < c->n_acls ? c->acls[i] : NULL;
+}
+
 static const UserCfgToken *user_find_token(const UserCfgUser *u, const char *name) {
     for (size_t i = 0; u && i < u->n_tokens; i++)
         if (streq(u->tokens[i]->name, name))

@@ -39,6 +39,7 @@ mnt=$tmp/mnt
 mkdir -p "$mnt" "$tmp/var" "$tmp/run"
 export PVE_CFS_MOUNTPOINT=$mnt
 export PVE_DAEMON_PIDFILE=$tmp/pvedaemon.pid
+export PVE_CFS_IPC_SERVICE="pdtest$$"
 unset NOTIFY_SOCKET JOURNAL_STREAM
 
 cfs_pid=
@@ -71,7 +72,7 @@ wait_until() {
 }
 
 "$PMXCFS" -f -l --mountpoint="$mnt" --vardir="$tmp/var" --rundir="$tmp/run" \
-    --pidfile="$tmp/pmxcfs.pid" --nodename=testnode --ipc-service="pdtest$$" \
+    --pidfile="$tmp/pmxcfs.pid" --nodename=testnode --ipc-service="$PVE_CFS_IPC_SERVICE" \
     >"$tmp/pmxcfs.log" 2>&1 &
 cfs_pid=$!
 if wait_until 20 mountpoint -q "$mnt"; then ok "pmxcfs mounted"; else

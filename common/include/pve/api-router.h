@@ -151,6 +151,7 @@ struct ApiCall {
     const ApiMethod *method; /* set by api_router_resolve() */
     json_t *params;          /* owned; merged request + path params, validated by run */
     const char *user;        /* authenticated "user@realm" or "user@realm!token"; borrowed */
+    const char *client;      /* client address for logs and PAM rhost, NULL = local; borrowed */
     void *userdata;          /* the server's context; borrowed */
 
     /* out (handler) */

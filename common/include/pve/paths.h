@@ -75,7 +75,7 @@
 #define PVE_CFS_AUTHKEY_KEY     "priv/authkey.key"
 #define PVE_CFS_AUTHKEY_PUB     "authkey.pub"
 #define PVE_CFS_AUTHKEY_PUB_OLD "authkey.pub.old"
-#define PVE_CFS_WWW_KEY         "priv/pve-www.key"
+#define PVE_CFS_WWW_KEY         "pve-www.key"
 #define PVE_CFS_SHADOW_CFG      "priv/shadow.cfg"
 #define PVE_CFS_TOKEN_CFG       "priv/token.cfg"
 #define PVE_CFS_ROOT_CA_PEM     "pve-root-ca.pem"

@@ -103,6 +103,15 @@ const UserCfgPool *user_cfg_get_pool(const UserCfg *c, const char *poolid);
 const UserCfgRole *user_cfg_get_role(const UserCfg *c, const char *roleid);
 size_t user_cfg_n_users(const UserCfg *c);
 const UserCfgUser *user_cfg_user_at(const UserCfg *c, size_t i);
+/* Iteration in file order; custom roles only (built-ins: user_cfg_builtin_role()). */
+size_t user_cfg_n_groups(const UserCfg *c);
+const UserCfgGroup *user_cfg_group_at(const UserCfg *c, size_t i);
+size_t user_cfg_n_pools(const UserCfg *c);
+const UserCfgPool *user_cfg_pool_at(const UserCfg *c, size_t i);
+size_t user_cfg_n_roles(const UserCfg *c);
+const UserCfgRole *user_cfg_role_at(const UserCfg *c, size_t i);
+size_t user_cfg_n_acls(const UserCfg *c);
+const UserCfgAcl *user_cfg_acl_at(const UserCfg *c, size_t i);
 
 /* true if the user (or, for a tokenid, the user and the token) exists, is enabled and has not
  * expired at now. */
