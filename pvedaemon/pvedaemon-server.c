@@ -119,6 +119,20 @@ static void reply_call(PdServer *s, HttpRequest *req, uint64_t start, ApiCall *c
     api_response_done(&resp);
 }
 
+/* GET /api2/openapi.json: the whole schema, public like upstream's API viewer. */
+static void reply_openapi(PdServer *s, HttpRequest *req, uint64_t start) {
+    if (!s->openapi) {
+        json_t *doc = api_router_openapi(s->router, "Proxmox VE API", PVE_VERSION);
+        s->openapi = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(doc);
+    }
+    if (!s->openapi) {
+        reply(s, req, start, 500, NULL, NULL, 0);
+        return;
+    }
+    reply(s, req, start, 200, NULL, s->openapi, strlen(s->openapi));
+}
+
 /* The client: the peer, or PVEClientIP when the peer is pveproxy on this host. */
 static const char *client_address(HttpRequest *req) {
     const char *peer = http_request_client_address(req);
@@ -135,6 +149,10 @@ static void handle(HttpRequest *req, void *userdata) {
 
     const char *path = http_request_path(req);
     const char *rest = startswith(path, "/api2/");
+    if (rest && streq(rest, "openapi.json") && http_request_method(req) == HTTP_METHOD_GET) {
+        reply_openapi(s, req, start);
+        return;
+    }
     if (!rest) {
         reply(s, req, start, 501, "no such uri", NULL, 0);
         return;
@@ -225,6 +243,8 @@ void pd_server_done(PdServer *s) {
     s->http = http_server_free(s->http);
     s->router = api_router_free(s->router);
     s->event = sd_event_unref(s->event);
+    free(s->openapi);
+    s->openapi = NULL;
     free(s->nodename);
     s->nodename = NULL;
 }

@@ -25,6 +25,7 @@ typedef struct PdServer {
     HttpServer *http;
     ApiRouter *router;
     ApiEnv env;
+    char *openapi; /* cached /api2/openapi.json */
 } PdServer;
 
 /* Build the router (no I/O). */
