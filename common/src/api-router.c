@@ -425,6 +425,69 @@ int api_router_lookup(
     return lookup_node(r, m, path, ret_method, ret_path_params, NULL);
 }
 
+static int find_node(const ApiRouter *r, const char *path, const Node **ret) {
+    _cleanup_free_ char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    Match mt = {.n = 0};
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+        if (mt.n >= MAX_COMPONENTS)
+            return -ENOENT;
+        mt.comps[mt.n++] = tok;
+    }
+    const Node *n = match(&r->root, &mt, 0);
+    if (!n)
+        return -ENOENT;
+    *ret = n;
+    return 0;
+}
+
+static unsigned node_methods(const Node *n) {
+    unsigned mask = 0;
+    for (unsigned m = 0; m < _API_METHOD_MAX; m++)
+        if (n->methods[m])
+            mask |= 1U << m;
+    return mask;
+}
+
+int api_router_describe(const ApiRouter *r, const char *path, ApiRouterEntry *ret_self,
+                        ApiRouterEntry **ret_children, size_t *ret_n) {
+    const Node *n = NULL;
+    int k = find_node(r, path, &n);
+    if (k < 0)
+        return k;
+    if (ret_self)
+        *ret_self = (ApiRouterEntry){
+            .name = n->name,
+            .is_param = n->is_param,
+            .methods = node_methods(n),
+            .has_children = n->n_children > 0,
+        };
+    if (ret_children) {
+        ApiRouterEntry *c = calloc(n->n_children ?: 1, sizeof(*c));
+        if (!c)
+            return -ENOMEM;
+        for (size_t i = 0; i < n->n_children; i++)
+            c[i] = (ApiRouterEntry){
+                .name = n->children[i]->name,
+                .is_param = n->children[i]->is_param,
+                .methods = node_methods(n->children[i]),
+                .has_children = n->children[i]->n_children > 0,
+            };
+        *ret_children = c;
+        *ret_n = n->n_children;
+    }
+    return 0;
+}
+
+const ApiMethod *api_router_method_at(const ApiRouter *r, ApiHttpMethod m, const char *path) {
+    const Node *n = NULL;
+    if (m < 0 || m >= _API_METHOD_MAX || find_node(r, path, &n) < 0)
+        return NULL;
+    return n->methods[m];
+}
+
 int api_router_merge_params(const json_t *path_params, const json_t *request_params, json_t **ret) {
     _cleanup_json_ json_t *out = request_params ? json_deep_copy(request_params) : json_object();
     if (!out || !json_is_object(out))

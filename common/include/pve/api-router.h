@@ -219,6 +219,27 @@ int api_router_lookup(
 );
 void api_router_set_index(ApiRouter *r, bool enable);
 
+/* A router node as pvesh ls/usage see it: literal name or template parameter name, the
+ * methods registered there (bit m = 1 << ApiHttpMethod m) and whether it has children. */
+typedef struct ApiRouterEntry {
+    const char *name; /* borrowed from the router; NULL for the root */
+    bool is_param;
+    unsigned methods;
+    bool has_children;
+} ApiRouterEntry;
+
+/* The node for path (templates match any value) and, optionally, its children (a malloc'd
+ * array in *ret_children, *ret_n entries). -ENOENT when no node matches, -ENOMEM. */
+int api_router_describe(
+    const ApiRouter *r,
+    const char *path,
+    ApiRouterEntry *ret_self,
+    ApiRouterEntry **ret_children,
+    size_t *ret_n
+);
+/* The method registered for (m, path), without the built-in index; NULL if none. */
+const ApiMethod *api_router_method_at(const ApiRouter *r, ApiHttpMethod m, const char *path);
+
 /*
  * Merge path params into request params (a new object in *ret). A key present in both with a
  * different value is an error: -EINVAL. Values are compared in string form.
