@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * pvedaemon: the privileged PVE API daemon. Options --port (default 85) and --listen (default
- * 127.0.0.1); everything else comes from the cfs mount ($PVE_CFS_MOUNTPOINT, default /etc/pve).
+ * pvedaemon: the privileged PVE API daemon. Options --port (default 85), --listen (default
+ * 127.0.0.1) and --workers (default one per CPU, at least 2); everything else comes from the
+ * cfs mount ($PVE_CFS_MOUNTPOINT, default /etc/pve). Environment: PVE_TASK_DIR (task logs),
+ * PVE_NODE_POWER_COMMAND (what node reboot/shutdown runs; unset = refused). SIGHUP starts
+ * fresh workers while the old ones finish their requests.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,7 +15,7 @@
 #include "pve/paths.h"
 #include "pvedaemon-server.h"
 
-static PdServer server = {.address = PVE_DAEMON_ADDR, .port = PVE_DAEMON_PORT};
+static PdServer server = {.address = PVE_DAEMON_ADDR, .port = PVE_DAEMON_PORT, .listen_fd = -1};
 
 static int parse_port(void *userdata, const char *arg) {
     PdServer *s = userdata;
@@ -33,6 +36,17 @@ static int parse_listen(void *userdata, const char *arg) {
     return 0;
 }
 
+static int parse_workers(void *userdata, const char *arg) {
+    PdServer *s = userdata;
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (errno != 0 || !end || *end || end == arg || v == 0 || v > PD_MAX_WORKERS)
+        return -EINVAL;
+    s->n_workers = (unsigned) v;
+    return 0;
+}
+
 static const PveDaemonOption options[] = {
     {.name = "port",
      .has_arg = true,
@@ -44,6 +58,11 @@ static const PveDaemonOption options[] = {
      .arg_name = "ADDR",
      .help = "listen address (default 127.0.0.1)",
      .parse = parse_listen},
+    {.name = "workers",
+     .has_arg = true,
+     .arg_name = "N",
+     .help = "worker processes (default: one per CPU, at least 2)",
+     .parse = parse_workers},
 };
 
 static int pd_init(void *userdata) {
@@ -66,6 +85,10 @@ static int pd_setup(sd_event *e, void *userdata) {
     return 0;
 }
 
+static int pd_reload(void *userdata) {
+    return pd_server_reload(userdata);
+}
+
 static void pd_shutdown(void *userdata) {
     pd_server_done(userdata);
 }
@@ -80,6 +103,7 @@ static int run(int argc, char *argv[]) {
         .userdata = &server,
         .init = pd_init,
         .setup = pd_setup,
+        .reload = pd_reload,
         .shutdown = pd_shutdown,
     };
     pve_log_open("pvedaemon", PVE_LOG_TARGET_AUTO);

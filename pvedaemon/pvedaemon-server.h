@@ -15,11 +15,18 @@
 #include "pve/http-server.h"
 #include "pve/macro.h"
 
-#define PD_AUTH_FAIL_DELAY_USEC (3ULL * 1000000ULL) /* every 401 takes >= 3 s */
+#define PD_AUTH_FAIL_DELAY_USEC   (3ULL * 1000000ULL) /* every 401 takes >= 3 s */
+#define PD_DRAIN_MSEC             10000 /* a stopping worker finishes requests this long */
+#define PD_TASKLIST_INTERVAL_USEC (10ULL * 1000000ULL)
+#define PD_MAX_WORKERS            16
 
 typedef struct PdServer {
     const char *address; /* borrowed */
     uint16_t port;
+    unsigned n_workers; /* 0: one per CPU, at least 2 */
+    int listen_fd;
+    struct Prefork *pool;
+    sd_event_source *tasklist_timer;
     char *nodename;
     sd_event *event;
     HttpServer *http;
@@ -30,6 +37,8 @@ typedef struct PdServer {
 
 /* Build the router (no I/O). */
 int pd_server_init(PdServer *s);
-/* Listen and attach to e. */
+/* Listen, start the worker processes and the periodic task list broadcast on e. */
 int pd_server_start(PdServer *s, sd_event *e);
+/* SIGHUP: a fresh set of workers; the old ones finish their requests in flight. */
+int pd_server_reload(PdServer *s);
 void pd_server_done(PdServer *s);

@@ -14,10 +14,10 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <syslog.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,17 +44,19 @@ static const struct {
 };
 
 static void usage(FILE *f) {
-    fputs("USAGE: pvesh <COMMAND> [ARGS] [OPTIONS]\n"
-          "\n"
-          "       pvesh create <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"
-          "       pvesh delete <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"
-          "       pvesh get <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"
-          "       pvesh set <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"
-          "       pvesh ls <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"
-          "       pvesh usage <api_path> [--verbose] [--command <get|create|set|delete>]\n"
-          "\n"
-          "FORMAT_OPTIONS: --output-format <text|json|json-pretty> (default text)\n",
-          f);
+    fputs(
+        "USAGE: pvesh <COMMAND> [ARGS] [OPTIONS]\n"
+        "\n"
+        "       pvesh create <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"
+        "       pvesh delete <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"
+        "       pvesh get <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"
+        "       pvesh set <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"
+        "       pvesh ls <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"
+        "       pvesh usage <api_path> [--verbose] [--command <get|create|set|delete>]\n"
+        "\n"
+        "FORMAT_OPTIONS: --output-format <text|json|json-pretty> (default text)\n",
+        f
+    );
 }
 
 static int method_of(const char *cmd, ApiHttpMethod *ret) {
@@ -138,9 +140,12 @@ static int parse_options(int argc, char **argv, const ApiMethod *m, Args *a) {
             else if (streq(value, "text"))
                 a->format = OUT_TEXT;
             else {
-                fprintf(stderr, "pvesh: output-format: value '%s' does not have a value in the "
-                                "enumeration 'json, json-pretty, text'\n",
-                        value);
+                fprintf(
+                    stderr,
+                    "pvesh: output-format: value '%s' does not have a value in the "
+                    "enumeration 'json, json-pretty, text'\n",
+                    value
+                );
                 return -EINVAL;
             }
             continue;
@@ -183,8 +188,8 @@ static int print_result(const ApiCall *call, OutputFormat f) {
         puts("null");
         return 0;
     }
-    size_t flags = JSON_ENCODE_ANY | (f == OUT_JSON_PRETTY ? JSON_INDENT(4) | JSON_SORT_KEYS
-                                                            : JSON_COMPACT);
+    size_t flags =
+        JSON_ENCODE_ANY | (f == OUT_JSON_PRETTY ? JSON_INDENT(4) | JSON_SORT_KEYS : JSON_COMPACT);
     _cleanup_free_ char *s = json_dumps(data, flags);
     if (!s)
         return -ENOMEM;
@@ -250,9 +255,12 @@ static int do_call(ApiRouter *router, ApiEnv *env, ApiHttpMethod m, const char *
     if (r >= 0 && call.method->proxyto) {
         const char *node = json_string_value(json_object_get(call.params, call.method->proxyto));
         if (node && !streq(node, "localhost") && !streq(node, env->nodename)) {
-            fprintf(stderr, "pvesh: '%s' is another node; calls to other nodes go through "
-                            "pveproxy (not supported by pvesh yet)\n",
-                    node);
+            fprintf(
+                stderr,
+                "pvesh: '%s' is another node; calls to other nodes go through "
+                "pveproxy (not supported by pvesh yet)\n",
+                node
+            );
             return -EREMOTE;
         }
     }
@@ -328,8 +336,10 @@ static int do_ls(ApiRouter *router, ApiEnv *env, const char *path, Args *a) {
     if (a->format != OUT_TEXT) {
         _cleanup_(json_decrefp) json_t *out = json_array();
         json_array_foreach(rows, i, row) json_array_append_new(
-            out, json_pack("{s:O,s:O}", "name", json_array_get(row, 1), "permissions",
-                           json_array_get(row, 0))
+            out,
+            json_pack(
+                "{s:O,s:O}", "name", json_array_get(row, 1), "permissions", json_array_get(row, 0)
+            )
         );
         _cleanup_free_ char *s = json_dumps(out, a->format == OUT_JSON_PRETTY ? JSON_INDENT(4) : 0);
         puts(s ?: "[]");
@@ -362,10 +372,10 @@ static void print_param(const ApiSchema *p) {
             }
             type = buf;
         } else
-            type = p->type == API_TYPE_BOOLEAN ? "<boolean>"
-                 : p->type == API_TYPE_INTEGER ? "<integer>"
-                 : p->type == API_TYPE_NUMBER  ? "<number>"
-                                               : "<string>";
+            type = p->type == API_TYPE_BOOLEAN   ? "<boolean>"
+                   : p->type == API_TYPE_INTEGER ? "<integer>"
+                   : p->type == API_TYPE_NUMBER  ? "<number>"
+                                                 : "<string>";
     }
     printf("  --%s %s%s\n", p->name, type ?: "", p->optional ? "" : " (required)");
     if (p->description)
@@ -387,8 +397,8 @@ static int do_usage(ApiRouter *router, const char *path, Args *a) {
             continue;
         found = true;
         printf("USAGE: pvesh %s %s", command_of(m), me->path);
-        for (const ApiSchema *p = me->parameters ? me->parameters->properties : NULL;
-             p && p->name; p++)
+        for (const ApiSchema *p = me->parameters ? me->parameters->properties : NULL; p && p->name;
+             p++)
             if (!p->optional && !strstr(me->path, p->name))
                 printf(" --%s <%s>", p->name, api_schema_type_to_string(p->type));
         printf(" [OPTIONS]\n");

@@ -6,12 +6,15 @@
 #include "pve/api-env.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "pve/cfs-file.h"
+#include "pve/cfs-ipc.h"
 #include "pve/digest.h"
+#include "pve/json-util.h"
 #include "pve/log.h"
 #include "pve/string-util.h"
 
@@ -151,4 +154,45 @@ int api_check_digest(ApiCall *call, const char *text, size_t len) {
     return api_call_fail(
         call, 400, NULL, "detected modified configuration - file changed by other user? Try again."
     );
+}
+
+int api_broadcast_tasklist(const char *taskdir) {
+    _cleanup_json_ json_t *list = NULL;
+    int r = task_update_active(taskdir, &list);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *text = NULL;
+    for (;;) {
+        free(text);
+        text = json_dumps(list, JSON_COMPACT);
+        if (!text)
+            return -ENOMEM;
+        if (strlen(text) < 32 * 1024 - 1 || json_array_size(list) == 0)
+            break;
+        json_array_remove(list, json_array_size(list) - 1); /* oldest last */
+    }
+    return cfs_ipc_set_status("tasklist", text, strlen(text));
+}
+
+int api_task_start(
+    ApiCall *call, const char *type, const char *id, TaskFunc fn, void *userdata, char **ret_upid
+) {
+    ApiEnv *env = api_env(call);
+    _cleanup_free_ char *upid = NULL;
+    int r = task_start(env->taskdir, env->nodename, type, id, api_user(call), fn, userdata, &upid);
+    if (r == -ENOMEM)
+        return r;
+    if (r < 0)
+        return api_call_fail(call, 500, NULL, "unable to start task '%s' - %s", type, strerror(-r));
+    _cleanup_free_ char *msg = NULL;
+    if (asprintf(&msg, "starting task %s", upid) >= 0)
+        (void) cfs_ipc_log_cluster_msg(6, "pvedaemon", api_user(call), msg);
+    (void) api_broadcast_tasklist(env->taskdir);
+    json_t *s = json_string(upid);
+    r = api_call_set_result(call, s);
+    if (r < 0)
+        return r;
+    if (ret_upid)
+        *ret_upid = TAKE_PTR(upid);
+    return 0;
 }

@@ -817,7 +817,7 @@ static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
     return 0;
 }
 
-static int listen_on(const char *address, uint16_t port) {
+int http_listen(const char *address, uint16_t port) {
     union {
         struct sockaddr sa;
         struct sockaddr_in in;
@@ -868,7 +868,7 @@ int http_server_new(sd_event *e, const HttpServerConfig *cfg, HttpServer **ret) 
         return -EOPNOTSUPP;
 
     if (fd < 0) {
-        fd = listen_on(cfg->address, cfg->port);
+        fd = http_listen(cfg->address, cfg->port);
         if (fd < 0)
             return fd;
     } else {
@@ -945,6 +945,20 @@ HttpServer *http_server_free(HttpServer *s) {
     sd_event_unref(s->event);
     free(s);
     return NULL;
+}
+
+int http_server_quiesce(HttpServer *s) {
+    assert(s);
+    MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+    if (fd == MHD_INVALID_SOCKET)
+        return -EBADF;
+    (void) close(fd);
+    s->no_keepalive = true; /* finish what is in flight, then let clients reconnect */
+    return 0;
+}
+
+unsigned http_server_n_connections(const HttpServer *s) {
+    return s ? s->n_connections : 0;
 }
 
 int http_server_get_port(HttpServer *s) {

@@ -168,6 +168,43 @@ else
     not_ok "ticket renewal with the ticket as password" "$out"
 fi
 
+workers() { ps --ppid "$pd_pid" -o pid= | tr -d ' ' | sort; }
+w0=$(workers)
+if [ "$(echo "$w0" | grep -c .)" -ge 2 ]; then ok "at least two worker processes"; else
+    not_ok "at least two worker processes" "$w0"
+fi
+victim=$(echo "$w0" | head -1)
+kill -KILL "$victim"
+respawned() { [ "$(workers | grep -c .)" -ge 2 ] && ! workers | grep -qx "$victim"; }
+if wait_until 5 respawned &&
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -b "PVEAuthCookie=$ticket" "$base/version")" = 200 ]; then
+    ok "a killed worker is replaced and requests keep working"
+else
+    not_ok "a killed worker is replaced and requests keep working" "$(workers)"
+fi
+
+# reload under load: no request may fail, the workers are replaced
+w1=$(workers)
+(
+    fails=0
+    for _ in $(seq 300); do
+        c=$(curl -s -o /dev/null -w '%{http_code}' -b "PVEAuthCookie=$ticket" "$base/version")
+        [ "$c" = 200 ] || fails=$((fails + 1))
+    done
+    echo "$fails" >"$tmp/reload-fails"
+) &
+loader=$!
+sleep 0.3
+kill -HUP "$pd_pid"
+wait "$loader"
+replaced() { [ -z "$(comm -12 <(workers) <(echo "$w1"))" ] && [ "$(workers | grep -c .)" -ge 2 ]; }
+if [ "$(cat "$tmp/reload-fails")" = 0 ] && wait_until 15 replaced; then
+    ok "SIGHUP reload replaces the workers without failing a request"
+else
+    not_ok "SIGHUP reload replaces the workers without failing a request" \
+        "fails=$(cat "$tmp/reload-fails") before=$w1 now=$(workers)"
+fi
+
 st=$("$PVEDAEMON" status 2>&1)
 if [ "$st" = running ]; then ok "pvedaemon status: running"; else
     not_ok "pvedaemon status: running" "$st"

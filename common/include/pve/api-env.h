@@ -15,6 +15,7 @@
 
 #include "pve/api-router.h"
 #include "pve/macro.h"
+#include "pve/task.h"
 #include "pve/user-cfg.h"
 
 typedef struct ApiEnv {
@@ -81,3 +82,16 @@ void api_digest(const void *data, size_t len, char ret[static 41]);
  * returns -EINVAL.
  */
 int api_check_digest(ApiCall *call, const char *text, size_t len);
+
+/*
+ * Start a task worker for a handler as upstream's fork_worker does: task_start() under
+ * env->taskdir with the call's user, then the cluster log line "starting task <UPID>" and a
+ * task list broadcast. The UPID becomes the call's result. Errors are recorded on the call.
+ */
+int api_task_start(
+    ApiCall *call, const char *type, const char *id, TaskFunc fn, void *userdata, char **ret_upid
+);
+
+/* Refresh the node's `active` task file and publish it as pmxcfs kv "tasklist" (JSON array,
+ * trimmed below 32 KiB). Best effort: returns the negative errno but callers may ignore it. */
+int api_broadcast_tasklist(const char *taskdir);

@@ -91,6 +91,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HttpServer *, http_server_free);
 /* The bound TCP port (useful after port 0), or a negative errno. */
 int http_server_get_port(HttpServer *s);
 
+/* A listening TCP socket as http_server_new() creates it (address NULL = 127.0.0.1, "::" =
+ * dual-stack), for sharing between prefork workers. The fd or a negative errno. */
+int http_listen(const char *address, uint16_t port);
+
+/* Stop accepting connections (for a graceful stop or reload: the listening socket stays open
+ * in processes sharing it). Requests in flight are answered, without keep-alive. 0, -EBADF. */
+int http_server_quiesce(HttpServer *s);
+/* Open connections right now. */
+unsigned http_server_n_connections(const HttpServer *s);
+
 /* Request accessors. Strings are borrowed and live as long as the request. */
 HttpMethod http_request_method(const HttpRequest *req);
 const char *http_request_path(const HttpRequest *req);    /* percent-decoded, no query */
