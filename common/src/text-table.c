@@ -44,8 +44,9 @@ static void repeat(FILE *f, const char *s, size_t n) {
         fputs(s, f);
 }
 
-static void rule(FILE *f, const size_t *w, size_t n, const char *l, const char *m, const char *r,
-                 const char *h) {
+static void rule(
+    FILE *f, const size_t *w, size_t n, const char *l, const char *m, const char *r, const char *h
+) {
     fputs(l, f);
     for (size_t c = 0; c < n; c++) {
         repeat(f, h, w[c] + 2);
