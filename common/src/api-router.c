@@ -362,10 +362,17 @@ static int index_handler(ApiCall *call) {
     return api_call_set_result(call, TAKE_PTR(a));
 }
 
+static const ApiSchema index_returns = API_ARRAY(API_ITEMS(
+    API_TYPE_OBJECT,
+    .properties = API_PROPERTIES(API_PARAM_STRING("subdir")),
+    .additional_properties = true
+));
+
 static const ApiMethod index_method = {
     .path = NULL,
     .method = API_METHOD_GET,
     .name = "index",
+    .returns = &index_returns,
     .permissions = API_PERM_ALL,
     .allowtoken = true,
     .handler = index_handler,
@@ -451,8 +458,13 @@ static unsigned node_methods(const Node *n) {
     return mask;
 }
 
-int api_router_describe(const ApiRouter *r, const char *path, ApiRouterEntry *ret_self,
-                        ApiRouterEntry **ret_children, size_t *ret_n) {
+int api_router_describe(
+    const ApiRouter *r,
+    const char *path,
+    ApiRouterEntry *ret_self,
+    ApiRouterEntry **ret_children,
+    size_t *ret_n
+) {
     const Node *n = NULL;
     int k = find_node(r, path, &n);
     if (k < 0)
@@ -892,43 +904,70 @@ static json_t *openapi_operation(const ApiMethod *m) {
     return r < 0 ? NULL : TAKE_PTR(op);
 }
 
-static int openapi_walk(const Node *n, json_t *paths) {
+/* normalized key: one '/' between components, none at the end, "/" for the root */
+static char *openapi_key(const char *path) {
+    char *key = malloc(strlen(path) + 2);
+    if (!key)
+        return NULL;
+    size_t kl = 0;
+    for (const char *c = path; *c; c++)
+        if (*c != '/' || (c[1] && c[1] != '/'))
+            key[kl++] = *c;
+    if (kl == 0 || key[0] != '/') {
+        memmove(key + 1, key, kl);
+        key[0] = '/';
+        kl++;
+    }
+    key[kl] = '\0';
+    return key;
+}
+
+static int openapi_add(json_t *paths, const char *path, int i, const ApiMethod *m, bool index) {
+    _cleanup_free_ char *key = openapi_key(path);
+    if (!key)
+        return -ENOMEM;
+    json_t *item = json_object_get(paths, key);
+    if (!item) {
+        item = json_object();
+        if (json_util_set_new(paths, key, item) < 0)
+            return -ENOMEM;
+    }
+    char lower[8];
+    size_t k = 0;
+    for (const char *c = method_names[i]; *c && k < sizeof lower - 1; c++)
+        lower[k++] = (char) (*c - 'A' + 'a');
+    lower[k] = '\0';
+    json_t *op = openapi_operation(m);
+    if (json_util_set_new(item, lower, op) < 0)
+        return -ENOMEM;
+    if (index && json_util_set_new(op, "x-builtin-index", json_true()) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* `prefix` is the node's path built from the tree ("" for the root, "{name}" for templates);
+ * the built-in index is documented where it answers GET, as it is served like a method. */
+static int openapi_walk(const ApiRouter *r, const Node *n, const char *prefix, json_t *paths) {
     for (int i = 0; i < _API_METHOD_MAX; i++) {
         const ApiMethod *m = n->methods[i];
-        if (!m)
-            continue;
-        /* normalized key: one '/' between components, none at the end */
-        _cleanup_free_ char *key = malloc(strlen(m->path) + 2);
-        if (!key)
+        if (m && openapi_add(paths, m->path, i, m, false) < 0)
             return -ENOMEM;
-        size_t kl = 0;
-        for (const char *c = m->path; *c; c++)
-            if (*c != '/' || (c[1] && c[1] != '/'))
-                key[kl++] = *c == '/' ? '/' : *c;
-        if (kl == 0 || key[0] != '/') {
-            memmove(key + 1, key, kl);
-            key[0] = '/';
-            kl++;
-        }
-        key[kl] = '\0';
-        json_t *item = json_object_get(paths, key);
-        if (!item) {
-            item = json_object();
-            if (json_util_set_new(paths, key, item) < 0)
-                return -ENOMEM;
-        }
-        char lower[8];
-        size_t k = 0;
-        for (const char *c = method_names[i]; *c && k < sizeof lower - 1; c++)
-            lower[k++] = (char) (*c - 'A' + 'a');
-        lower[k] = '\0';
-        if (json_util_set_new(item, lower, openapi_operation(m)) < 0)
+    }
+    if (r->index && !n->methods[API_METHOD_GET] && n->n_children > 0) {
+        ApiMethod idx = index_method;
+        idx.path = prefix;
+        idx.description = "Directory index.";
+        if (openapi_add(paths, prefix, API_METHOD_GET, &idx, true) < 0)
             return -ENOMEM;
     }
     for (size_t i = 0; i < n->n_children; i++) {
-        int r = openapi_walk(n->children[i], paths);
-        if (r < 0)
-            return r;
+        const Node *c = n->children[i];
+        _cleanup_free_ char *sub = NULL;
+        if (asprintf(&sub, c->is_param ? "%s/{%s}" : "%s/%s", prefix, c->name) < 0)
+            return -ENOMEM;
+        int k = openapi_walk(r, c, sub, paths);
+        if (k < 0)
+            return k;
     }
     return 0;
 }
@@ -949,7 +988,7 @@ json_t *api_router_openapi(const ApiRouter *r, const char *title, const char *ve
     k |= json_util_set_new(doc, "paths", paths);
     if (k < 0 || !doc)
         return NULL;
-    if (openapi_walk(&r->root, paths) < 0)
+    if (openapi_walk(r, &r->root, "", paths) < 0)
         return NULL;
     return TAKE_PTR(doc);
 }

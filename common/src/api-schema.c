@@ -280,6 +280,79 @@ static bool ere_match(const char *ere, const char *value, bool icase) {
     return m;
 }
 
+/* ---- Perl pattern -> ECMA-262 (OpenAPI export) ------------------------------------------------
+ */
+
+/* Characters an ECMA-262 regex in unicode mode accepts escaped (as literals or classes). */
+static bool ecma_escapable(char c, bool in_class) {
+    return (c && strchr("^$\\.*+?()[]{}|/dDwWsSfnrtv", c)) || (in_class && c == '-') || c == 'b' ||
+           (!in_class && c == 'B');
+}
+
+/* length of a quantifier "{n}", "{n,}" or "{n,m}" at p, 0 if p does not start one */
+static size_t quantifier_len(const char *p) {
+    size_t i = 1, d = strspn(p + 1, "0123456789");
+    if (d == 0)
+        return 0;
+    i += d;
+    if (p[i] == ',')
+        i += 1 + strspn(p + i + 1, "0123456789");
+    return p[i] == '}' ? i + 1 : 0;
+}
+
+/*
+ * What clients validating with the exported schema can compile (OpenAPI: ECMA-262; ajv uses
+ * the unicode flag): Perl's stringified qr// groups "(?^:" / "(?^i:" and atomic "(?>" become
+ * plain groups (flags dropped, as the validator above drops them), \A \z \Z anchors, identity
+ * escapes of non-syntax characters (\_ \@ \-) plain characters, a literal '{' '}' or ']'
+ * escaped, a leading ']' in a class escaped.
+ */
+static int perl_to_ecma(const char *pattern, char **ret) {
+    _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+    bool in_class = false;
+    for (const char *p = pattern; *p; p++) {
+        size_t q;
+        if (!in_class && *p == '(' && p[1] == '?' && p[2 + strspn(p + 2, "^imsx")] == ':') {
+            strbuf_append(&b, "(?:");
+            p += 2 + strspn(p + 2, "^imsx");
+        } else if (!in_class && *p == '(' && p[1] == '?' && p[2] == '>') {
+            strbuf_append(&b, "(?:");
+            p += 2;
+        } else if (!in_class && *p == '[') {
+            in_class = true;
+            strbuf_append_char(&b, '[');
+            if (p[1] == '^')
+                strbuf_append_char(&b, *++p);
+            if (p[1] == ']') {
+                strbuf_append(&b, "\\]");
+                p++;
+            }
+        } else if (in_class && *p == ']') {
+            in_class = false;
+            strbuf_append_char(&b, ']');
+        } else if (*p == '\\' && p[1]) {
+            p++;
+            if (!in_class && *p == 'A')
+                strbuf_append_char(&b, '^');
+            else if (!in_class && (*p == 'z' || *p == 'Z'))
+                strbuf_append_char(&b, '$');
+            else if (ecma_escapable(*p, in_class) || (*p >= '0' && *p <= '9') || *p == 'x' || *p == 'u' || *p == 'p' || *p == 'P')
+                strbuf_append_len(&b, p - 1, 2);
+            else
+                strbuf_append_char(&b, *p);
+        } else if (!in_class && *p == '{' && (q = quantifier_len(p)) > 0) {
+            strbuf_append_len(&b, p, q);
+            p += q - 1;
+        } else if (!in_class && (*p == '{' || *p == '}' || *p == ']')) {
+            strbuf_append_char(&b, '\\');
+            strbuf_append_char(&b, *p);
+        } else {
+            strbuf_append_char(&b, *p);
+        }
+    }
+    return strbuf_finish(&b, ret, NULL);
+}
+
 /* ---- formats -----------------------------------------------------------------------------------
  */
 
@@ -324,6 +397,15 @@ static int check_any(const char *v) {
     return 1;
 }
 
+static int check_storage_content(const char *v) {
+    static const char *const valid[] = {"images", "rootdir",  "vztmpl", "iso",
+                                        "backup", "snippets", "none",   "import"};
+    for (size_t i = 0; i < ELEMENTSOF(valid); i++)
+        if (streq(valid[i], v))
+            return 1;
+    return 0;
+}
+
 static const FormatDef formats[] = {
     {"string", NULL, false, 0, check_any, NULL},
     {"pve-node", "^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$", false, 0, NULL,
@@ -332,6 +414,11 @@ static const FormatDef formats[] = {
     {"pve-storage-id", "^[a-z][a-z0-9._-]*[a-z0-9]$", false, 0, NULL,
      "storage ID '%s' contains illegal characters\n"},
     {"pve-configid", "^[a-z][a-z0-9_-]+$", false, 0, NULL, "invalid configuration ID '%s'\n"},
+    {"pve-storage-content", NULL, false, 0, check_storage_content, "invalid content type '%s'\n"},
+    {"pve-storage-path", "^/[^;()]+", false, 0, NULL,
+     "value does not look like a valid absolute path\n"},
+    {"pve-storage-vgname", "^[a-z0-9][a-z0-9_.-]*[a-z0-9]$", true, 0, NULL,
+     "value does not look like a valid volume group name\n"},
     {"pve-realm", "^" RE_REALM "$", false, 32, NULL, "value does not look like a valid realm\n"},
     {"pve-userid", "^[^[:space:]:/]+@" RE_REALM "$", false, 63, NULL,
      "value '%s' does not look like a valid user name\n"},
@@ -843,14 +930,53 @@ static json_t *bound_json(double d) {
     return json_real(d);
 }
 
-static int set_enum(json_t *o, const ApiSchema *s) {
+/* A string default or enum value as the JSON type the schema declares (OpenAPI requires a
+ * default to conform to the type); NULL when the text is not a value of that type, e.g.
+ * upstream's documentation defaults like "same as user". */
+static json_t *typed_scalar(ApiSchemaType t, const char *text) {
+    char *end = NULL;
+    switch (t) {
+    case API_TYPE_BOOLEAN:
+        if (streq(text, "1") || streq(text, "true"))
+            return json_true();
+        if (streq(text, "0") || streq(text, "false"))
+            return json_false();
+        return NULL;
+    case API_TYPE_INTEGER: {
+        long long v = strtoll(text, &end, 10);
+        return *text && !*end ? json_integer(v) : NULL;
+    }
+    case API_TYPE_NUMBER: {
+        double d = strtod(text, &end);
+        return *text && !*end ? bound_json(d) : NULL;
+    }
+    default:
+        return json_string(text);
+    }
+}
+
+/* "default" in OpenAPI: of the declared type, or the text as "x-default" when it is none */
+static int set_openapi_default(json_t *o, const ApiSchema *s) {
+    if (s->type == API_TYPE_BOOLEAN && !s->default_str)
+        return json_util_set_new(o, "default", json_boolean(s->default_num != 0));
+    if (s->type == API_TYPE_STRING && !s->default_str)
+        return 0; /* upstream's "default": null on a string documents nothing */
+    if (!s->default_str)
+        return json_util_set_new(o, "default", default_json(s));
+    json_t *v = typed_scalar(s->type, s->default_str);
+    if (v)
+        return json_util_set_new(o, "default", v);
+    return json_util_set_string(o, "x-default", s->default_str);
+}
+
+static int set_enum(json_t *o, const ApiSchema *s, bool openapi) {
     if (!s->enum_values)
         return 0;
     json_t *a = json_array();
     if (!a)
         return -ENOMEM;
     for (const char *const *e = s->enum_values; *e; e++)
-        if (json_util_append_new(a, json_string(*e)) < 0) {
+        if (json_util_append_new(a, openapi ? typed_scalar(s->type, *e) : json_string(*e)) < 0) {
             json_decref(a);
             return -ENOMEM;
         }
@@ -868,7 +994,9 @@ static int set_common(json_t *o, const ApiSchema *s, bool openapi) {
         r |= json_util_set_string(o, openapi ? "x-typetext" : "typetext", s->typetext);
     if (s->format)
         r |= json_util_set_string(o, "format", s->format);
-    if (s->has_default)
+    if (s->has_default && openapi)
+        r |= set_openapi_default(o, s);
+    else if (s->has_default)
         r |= json_util_set_new(o, "default", default_json(s));
     if (s->has_minimum)
         r |= json_util_set_new(o, "minimum", bound_json(s->minimum));
@@ -880,8 +1008,8 @@ static int set_common(json_t *o, const ApiSchema *s, bool openapi) {
         r |= json_util_set_int(o, "maxLength", s->max_length);
     if (s->pattern) {
         if (openapi) {
-            _cleanup_free_ char *p = NULL;
-            if (asprintf(&p, "^(?:%s)$", s->pattern) < 0)
+            _cleanup_free_ char *e = NULL, *p = NULL;
+            if (perl_to_ecma(s->pattern, &e) < 0 || asprintf(&p, "^(?:%s)$", e) < 0)
                 return -ENOMEM;
             r |= json_util_set_string(o, "pattern", p);
         } else {
@@ -892,7 +1020,7 @@ static int set_common(json_t *o, const ApiSchema *s, bool openapi) {
         r |= json_util_set_string(o, openapi ? "x-alias" : "alias", s->alias);
     if (s->requires)
         r |= json_util_set_string(o, openapi ? "x-requires" : "requires", s->requires);
-    r |= set_enum(o, s);
+    r |= set_enum(o, s, openapi);
     return r < 0 ? -ENOMEM : 0;
 }
 

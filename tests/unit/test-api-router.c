@@ -408,7 +408,9 @@ static void test_openapi(void **state) {
     assert_int_equal(json_util_get_string(back, "openapi", &v), 0);
     assert_true(strneq(v, "3.0.", 4));
     json_t *paths = json_object_get(back, "paths");
-    assert_int_equal(json_object_size(paths), 10);
+    /* 10 registered paths + 8 answered by the built-in index: /, /access, /nodes,
+     * /nodes/localhost, /nodes/{node}, .../qemu, .../qemu/{vmid}, .../qemu/{vmid}/status */
+    assert_int_equal(json_object_size(paths), 18);
     const char *expected[] = {
         "/nodes/{node}/tasks",
         "/nodes/{node}/tasks/{upid}/status",
@@ -464,6 +466,23 @@ static void test_openapi(void **state) {
     assert_int_equal(json_object_size(props), 1);
     assert_non_null(json_object_get(props, "skiplock"));
     assert_int_equal(json_array_size(json_object_get(put, "parameters")), 2);
+
+    /* the built-in index is documented next to a registered DELETE, with its path params */
+    json_t *tasks_upid = json_object_get(paths, "/nodes/{node}/tasks/{upid}");
+    assert_non_null(json_object_get(tasks_upid, "delete"));
+    json_t *idx = json_object_get(tasks_upid, "get");
+    assert_true(json_is_true(json_object_get(idx, "x-builtin-index")));
+    assert_int_equal(json_array_size(json_object_get(idx, "parameters")), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(idx, "operationId")), "get_nodes_node_tasks_upid"
+    );
+    assert_null(json_object_get(
+        json_object_get(json_object_get(paths, "/nodes/{node}/tasks"), "get"), "x-builtin-index"
+    ));
+    assert_non_null(json_object_get(json_object_get(paths, "/"), "get"));
+    api_router_set_index(r, false);
+    _cleanup_json_ json_t *noidx = api_router_openapi(r, NULL, NULL);
+    assert_int_equal(json_object_size(json_object_get(noidx, "paths")), 10);
 
     /* operationIds are unique */
     _cleanup_json_ json_t *ids = json_object();

@@ -389,11 +389,74 @@ static void test_export(void **state) {
     );
 }
 
+/* OpenAPI needs defaults and enums of the declared type and ECMA-262 patterns */
+static const ApiSchema openapi_params = API_OBJECT(
+        .properties = API_PROPERTIES(
+            API_PARAM_BOOL("b1", .optional = true, API_DEFAULT_INT(1)),
+            API_PARAM_BOOL("b0", .optional = true, API_DEFAULT_STR("0")),
+            API_PARAM_INTEGER("doc", .optional = true, API_DEFAULT_STR("same as user")),
+            API_PARAM_INTEGER("istr", .optional = true, API_DEFAULT_STR("42")),
+            API_PARAM_NUMBER("nstr", .optional = true, API_DEFAULT_STR("0.5")),
+            API_PARAM_INTEGER("ienum", .optional = true, .enum_values = API_ENUM("1", "2")),
+            API_PARAM_STRING("snull", .optional = true, API_DEFAULT_STR(NULL)),
+            API_PARAM_STRING("qr", .optional = true, .pattern = "(?^:[A-Za-z0-9\\.\\-_]+)"),
+            API_PARAM_STRING("idesc", .optional = true, .pattern = "[A-Za-z][A-Za-z0-9\\-\\_]+"),
+            API_PARAM_STRING(
+                "atomic", .optional = true, .pattern = "(?^:^((?>[+-]?[\\w\\-\\._=]+,?)+)$)"
+            ),
+            API_PARAM_STRING("icase", .optional = true, .pattern = "(?^i:[a-z]+)"),
+            API_PARAM_STRING("anchors", .optional = true, .pattern = "\\Aa\\@b{2}c{x}]\\z"),
+            API_PARAM_STRING("cls", .optional = true, .pattern = "[]a][^]b]")
+        )
+);
+
+static const char *oa_prop(json_t *oa, const char *name, const char *key) {
+    json_t *v = json_object_get(json_object_get(json_object_get(oa, "properties"), name), key);
+    static char buf[256];
+    _cleanup_free_ char *d = NULL;
+    if (!v)
+        return NULL;
+    assert_int_equal(json_util_dump(v, JSON_UTIL_DUMP_SORT_KEYS, &d), 0);
+    snprintf(buf, sizeof buf, "%s", d);
+    return buf;
+}
+
+static void test_openapi_types(void **state) {
+    (void) state;
+    _cleanup_json_ json_t *oa = api_schema_to_openapi(&openapi_params);
+    assert_non_null(oa);
+    assert_string_equal(oa_prop(oa, "b1", "default"), "true");
+    assert_string_equal(oa_prop(oa, "b0", "default"), "false");
+    assert_null(oa_prop(oa, "doc", "default"));
+    assert_string_equal(oa_prop(oa, "doc", "x-default"), "\"same as user\"");
+    assert_string_equal(oa_prop(oa, "istr", "default"), "42");
+    assert_string_equal(oa_prop(oa, "nstr", "default"), "0.5");
+    assert_string_equal(oa_prop(oa, "ienum", "enum"), "[1,2]");
+    assert_null(oa_prop(oa, "snull", "default"));
+    assert_string_equal(oa_prop(oa, "qr", "pattern"), "\"^(?:(?:[A-Za-z0-9\\\\.\\\\-_]+))$\"");
+    assert_string_equal(oa_prop(oa, "idesc", "pattern"), "\"^(?:[A-Za-z][A-Za-z0-9\\\\-_]+)$\"");
+    assert_string_equal(
+        oa_prop(oa, "atomic", "pattern"), "\"^(?:(?:^((?:[+-]?[\\\\w\\\\-\\\\._=]+,?)+)$))$\""
+    );
+    assert_string_equal(oa_prop(oa, "icase", "pattern"), "\"^(?:(?:[a-z]+))$\"");
+    assert_string_equal(oa_prop(oa, "anchors", "pattern"), "\"^(?:^a@b{2}c\\\\{x\\\\}\\\\]$)$\"");
+    assert_string_equal(oa_prop(oa, "cls", "pattern"), "\"^(?:[\\\\]a][^\\\\]b])$\"");
+
+    /* upstream's own shape keeps its spelling */
+    _cleanup_json_ json_t *up = api_schema_to_json(&openapi_params);
+    json_t *b1 = json_object_get(json_object_get(up, "properties"), "b1");
+    assert_int_equal(json_integer_value(json_object_get(b1, "default")), 1);
+    json_t *qr = json_object_get(json_object_get(up, "properties"), "qr");
+    assert_string_equal(
+        json_string_value(json_object_get(qr, "pattern")), "(?^:[A-Za-z0-9\\.\\-_]+)"
+    );
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),    cmocka_unit_test(test_coercion),
         cmocka_unit_test(test_defaults), cmocka_unit_test(test_formats),
-        cmocka_unit_test(test_export),
+        cmocka_unit_test(test_export),   cmocka_unit_test(test_openapi_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
