@@ -362,11 +362,8 @@ static int index_handler(ApiCall *call) {
     return api_call_set_result(call, TAKE_PTR(a));
 }
 
-static const ApiSchema index_returns = API_ARRAY(API_ITEMS(
-    API_TYPE_OBJECT,
-    .properties = API_PROPERTIES(API_PARAM_STRING("subdir")),
-    .additional_properties = true
-));
+static const ApiSchema index_returns =
+    API_ARRAY(API_ITEMS(API_TYPE_OBJECT, .properties = API_PROPERTIES(API_PARAM_STRING("subdir"))));
 
 static const ApiMethod index_method = {
     .path = NULL,
@@ -797,6 +794,19 @@ static bool is_path_param(const ApiMethod *m, const char *name) {
     return false;
 }
 
+/* Return objects stay open: upstream only rejects unknown keys where a schema says
+ * additionalProperties 0 (parameters), and its handlers return more keys than documented. */
+static void openapi_open_objects(json_t *schema) {
+    if (!json_is_object(schema))
+        return;
+    if (json_is_false(json_object_get(schema, "additionalProperties")))
+        json_object_del(schema, "additionalProperties");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(schema, "properties"), k, v) openapi_open_objects(v);
+    openapi_open_objects(json_object_get(schema, "items"));
+}
+
 static json_t *openapi_operation(const ApiMethod *m) {
     _cleanup_json_ json_t *op = json_object();
     json_t *params = json_array();
@@ -868,6 +878,7 @@ static json_t *openapi_operation(const ApiMethod *m) {
         json_t *schema = json_object();
         r |= json_util_set_string(schema, "type", "object");
         r |= json_util_set_new(schema, "properties", json_incref(body_props));
+        r |= json_util_set_new(schema, "additionalProperties", json_false()); /* 400 */
         if (json_array_size(body_req) > 0)
             r |= json_util_set_new(schema, "required", json_incref(body_req));
         json_t *rb = json_object(), *content = json_object(), *js = json_object(),
@@ -883,6 +894,8 @@ static json_t *openapi_operation(const ApiMethod *m) {
     }
 
     static const ApiSchema null_schema = {.type = API_TYPE_NULL};
+    json_t *data = api_schema_to_openapi(m->returns ? m->returns : &null_schema);
+    openapi_open_objects(data);
     json_t *responses = json_object(), *ok = json_object(), *content = json_object(),
            *js = json_object(), *env = json_object(), *props = json_object();
     r |= json_util_set_new(op, "responses", responses);
@@ -893,9 +906,7 @@ static json_t *openapi_operation(const ApiMethod *m) {
     r |= json_util_set_new(js, "schema", env);
     r |= json_util_set_string(env, "type", "object");
     r |= json_util_set_new(env, "properties", props);
-    r |= json_util_set_new(
-        props, "data", api_schema_to_openapi(m->returns ? m->returns : &null_schema)
-    );
+    r |= json_util_set_new(props, "data", data);
     json_t *def = json_object();
     r |= json_util_set_new(responses, "default", def);
     r |= json_util_set_string(

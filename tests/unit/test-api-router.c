@@ -465,6 +465,7 @@ static void test_openapi(void **state) {
     json_t *props = json_object_get(body, "properties");
     assert_int_equal(json_object_size(props), 1);
     assert_non_null(json_object_get(props, "skiplock"));
+    assert_true(json_is_false(json_object_get(body, "additionalProperties")));
     assert_int_equal(json_array_size(json_object_get(put, "parameters")), 2);
 
     /* the built-in index is documented next to a registered DELETE, with its path params */
@@ -479,7 +480,26 @@ static void test_openapi(void **state) {
     assert_null(json_object_get(
         json_object_get(json_object_get(paths, "/nodes/{node}/tasks"), "get"), "x-builtin-index"
     ));
-    assert_non_null(json_object_get(json_object_get(paths, "/"), "get"));
+    json_t *root = json_object_get(json_object_get(paths, "/"), "get");
+    assert_non_null(root);
+    /* returned objects stay open (upstream handlers return undocumented keys) */
+    json_t *rs = json_object_get(json_object_get(root, "responses"), "200");
+    rs = json_object_get(
+        json_object_get(json_object_get(rs, "content"), "application/json"), "schema"
+    );
+    _cleanup_free_ char *root_data = NULL;
+    assert_int_equal(
+        json_util_dump(
+            json_object_get(json_object_get(rs, "properties"), "data"), JSON_UTIL_DUMP_SORT_KEYS,
+            &root_data
+        ),
+        0
+    );
+    assert_string_equal(
+        root_data,
+        "{\"items\":{\"properties\":{\"subdir\":{\"type\":\"string\"}},\"required\":[\"subdir\"],"
+        "\"type\":\"object\"},\"type\":\"array\"}"
+    );
     api_router_set_index(r, false);
     _cleanup_json_ json_t *noidx = api_router_openapi(r, NULL, NULL);
     assert_int_equal(json_object_size(json_object_get(noidx, "paths")), 10);
