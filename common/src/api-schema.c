@@ -27,6 +27,7 @@
 #include "pve/json-util.h"
 #include "pve/log.h"
 #include "pve/strbuf.h"
+#include "pve/user-cfg.h"
 
 static const char *const type_names[_API_TYPE_MAX] = {
     [API_TYPE_ANY] = "any",       [API_TYPE_STRING] = "string",   [API_TYPE_INTEGER] = "integer",
@@ -397,6 +398,10 @@ static int check_any(const char *v) {
     return 1;
 }
 
+static int check_priv(const char *v) {
+    return priv_from_name(v) >= 0;
+}
+
 static int check_storage_content(const char *v) {
     static const char *const valid[] = {"images", "rootdir",  "vztmpl", "iso",
                                         "backup", "snippets", "none",   "import"};
@@ -434,6 +439,10 @@ static const FormatDef formats[] = {
      "invalid network interface name '%s'\n"},
     {"email", "^[A-Za-z0-9_+~-]+(\\.[A-Za-z0-9_+~-]+)*@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$", false, 0,
      NULL, "value does not look like a valid email address\n"},
+    {"email-opt",
+     "^([A-Za-z0-9_+~-]+(\\.[A-Za-z0-9_+~-]+)*@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*)?$", false, 0,
+     NULL, "value does not look like a valid email address\n"},
+    {"pve-priv", NULL, false, 0, check_priv, "invalid privilege '%s'\n"},
     {"dns-name",
      "^(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)\\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$",
      false, 0, NULL, "value does not look like a valid DNS name\n"},
@@ -445,6 +454,8 @@ static const FormatDef formats[] = {
     {"ipv4", NULL, false, 0, check_ipv4, "value does not look like a valid IPv4 address\n"},
     {"ipv6", NULL, false, 0, check_ipv6, "value does not look like a valid IPv6 address\n"},
     {"ip", NULL, false, 0, check_ip, "value does not look like a valid IP address\n"},
+    {"pve-task-status-type", "^(ok|error|warning|unknown)$", true, 0, NULL,
+     "invalid status '%s'\n"},
 };
 
 static const FormatDef *format_find(const char *name, size_t len) {

@@ -780,7 +780,7 @@ static int parse_pool(ParseCtx *p) {
 
     if ((r = check_max_fields(p, 5)) < 0)
         return r;
-    if (!id_valid(poolid))
+    if (!user_cfg_poolid_is_valid(poolid))
         return fail(p, "invalid pool id '%s'", poolid);
     if (hashmap_get(c->pool_map, poolid))
         return fail(p, "duplicate pool '%s'", poolid);
@@ -1299,15 +1299,19 @@ bool user_cfg_is_active(const UserCfg *c, const char *id, int64_t now) {
 
 typedef struct RoleEval {
     PrivSet privs;
+    PrivSet propagate; /* the part of privs granted by propagating entries */
     bool noaccess;
 } RoleEval;
 
-static void add_role(const UserCfg *c, const char *role, RoleEval *e) {
+static void add_role(const UserCfg *c, const char *role, bool propagate, RoleEval *e) {
     const UserCfgRole *r = hashmap_get(c->role_map, role);
     if (streq(role, "NoAccess"))
         e->noaccess = true;
-    if (r)
+    if (r) {
         e->privs |= r->privs;
+        if (propagate)
+            e->propagate |= r->privs;
+    }
 }
 
 /* The roles of id on path (normalized), ignoring pools: upstream's PVE::AccessControl::roles(). */
@@ -1325,7 +1329,7 @@ static RoleEval eval_path(const UserCfg *c, const char *id, bool is_token, const
             const UserCfgAcl *a = c->acls[i];
             if ((final || a->propagate) && strlen(a->path) == l && strneq(a->path, path, l) &&
                 streq(a->ugid, id)) {
-                add_role(c, a->role, &next);
+                add_role(c, a->role, a->propagate, &next);
                 found = true;
             }
         }
@@ -1335,7 +1339,7 @@ static RoleEval eval_path(const UserCfg *c, const char *id, bool is_token, const
                 if ((final || a->propagate) && a->ugid[0] == '@' && strlen(a->path) == l &&
                     strneq(a->path, path, l) &&
                     group_has_member(hashmap_get(c->group_map, a->ugid + 1), id)) {
-                    add_role(c, a->role, &next);
+                    add_role(c, a->role, a->propagate, &next);
                     found = true;
                 }
             }
@@ -1366,12 +1370,14 @@ merge_pool(const UserCfg *c, const char *id, bool is_token, const UserCfgPool *p
         return;
     if (pe.noaccess)
         *e = (RoleEval){.noaccess = true};
-    else
+    else {
         e->privs |= pe.privs;
+        e->propagate |= pe.propagate;
+    }
 }
 
 /* Roles plus what pool membership adds (upstream compile_acl_path). */
-static PrivSet eval_privs(const UserCfg *c, const char *id, bool is_token, const char *path) {
+static RoleEval eval_privs(const UserCfg *c, const char *id, bool is_token, const char *path) {
     RoleEval e = eval_path(c, id, is_token, path);
     const char *rest;
 
@@ -1384,43 +1390,62 @@ static PrivSet eval_privs(const UserCfg *c, const char *id, bool is_token, const
             if (pool_has_storage(c->pools[i], rest))
                 merge_pool(c, id, is_token, c->pools[i], &e);
     }
-    return e.noaccess ? 0 : e.privs;
+    if (e.noaccess)
+        e.privs = e.propagate = 0;
+    return e;
 }
 
-int user_cfg_permissions_at(
-    const UserCfg *c, const char *id, const char *path, int64_t now, PrivSet *ret_privs
+static RoleEval eval_id(const UserCfg *c, const char *id, const char *npath, int64_t now) {
+    if (streq(id, ROOT_USERID))
+        return (RoleEval){.privs = PRIVSET_ALL, .propagate = PRIVSET_ALL};
+    if (!user_cfg_is_active(c, id, now))
+        return (RoleEval){0};
+    if (!strchr(id, '!'))
+        return eval_privs(c, id, false, npath);
+
+    const char *name;
+    _cleanup_free_ char *userid = tokenid_split(id, &name);
+    if (!userid)
+        return (RoleEval){0};
+    RoleEval user = eval_id(c, userid, npath, now);
+    const UserCfgToken *t = user_find_token(user_cfg_get_user(c, userid), name);
+    if (!t)
+        return (RoleEval){0};
+    if (!t->privsep)
+        return user;
+    RoleEval tok = eval_privs(c, id, true, npath);
+    return (RoleEval){.privs = tok.privs & user.privs, .propagate = tok.propagate & user.propagate};
+}
+
+int user_cfg_permissions_ex(
+    const UserCfg *c,
+    const char *id,
+    const char *path,
+    int64_t now,
+    PrivSet *ret_privs,
+    PrivSet *ret_propagate
 ) {
     assert(c);
     assert(ret_privs);
     *ret_privs = 0;
+    if (ret_propagate)
+        *ret_propagate = 0;
     if (!id || !path)
         return 0;
     _cleanup_free_ char *npath = normalize_path(path);
     if (!npath)
         return 0; /* OOM: deny */
-
-    if (streq(id, ROOT_USERID)) {
-        *ret_privs = PRIVSET_ALL;
-        return 0;
-    }
-    if (!user_cfg_is_active(c, id, now))
-        return 0;
-    if (!strchr(id, '!')) {
-        *ret_privs = eval_privs(c, id, false, npath);
-        return 0;
-    }
-
-    const char *name;
-    _cleanup_free_ char *userid = tokenid_split(id, &name);
-    if (!userid)
-        return 0;
-    PrivSet user_privs;
-    (void) user_cfg_permissions_at(c, userid, npath, now, &user_privs);
-    const UserCfgToken *t = user_find_token(user_cfg_get_user(c, userid), name);
-    if (!t)
-        return 0;
-    *ret_privs = t->privsep ? eval_privs(c, id, true, npath) & user_privs : user_privs;
+    RoleEval e = eval_id(c, id, npath, now);
+    *ret_privs = e.privs;
+    if (ret_propagate)
+        *ret_propagate = e.propagate & e.privs;
     return 0;
+}
+
+int user_cfg_permissions_at(
+    const UserCfg *c, const char *id, const char *path, int64_t now, PrivSet *ret_privs
+) {
+    return user_cfg_permissions_ex(c, id, path, now, ret_privs, NULL);
 }
 
 int user_cfg_permissions(const UserCfg *c, const char *id, const char *path, PrivSet *ret_privs) {
@@ -1443,4 +1468,683 @@ int user_cfg_check(
     if (any)
         return (have & want) ? 0 : -EACCES;
     return (have & want) == want ? 0 : -EACCES;
+}
+
+/* ---- helpers for callers ------------------------------------------------------------------- */
+
+UserCfg *user_cfg_new(void) {
+    _cleanup_(user_cfg_freep) UserCfg *c = cfg_new();
+    if (!c || ensure_root(c) < 0)
+        return NULL;
+    return TAKE_PTR(c);
+}
+
+int user_cfg_privs_from_list(const char *list, PrivSet *ret, char **reterr_name) {
+    _cleanup_free_ char *copy = strdup(list ? list : "");
+    const char *bad = NULL;
+    if (!copy)
+        return -ENOMEM;
+    for (char *s = copy; *s; s++)
+        if (*s == ';' || *s == ' ' || *s == '\t')
+            *s = ',';
+    int r = privs_from_list(copy, ret, &bad);
+    if (r < 0 && reterr_name)
+        *reterr_name = bad ? strndup(bad, strcspn(bad, ",")) : NULL;
+    return r;
+}
+
+char *user_cfg_privs_to_list(PrivSet s) {
+    _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+    char *out = NULL;
+    for (unsigned k = 0; k < PRIV_COUNT; k++) /* priv_names is sorted */
+        if (s & (UINT64_C(1) << k)) {
+            if (b.len > 0)
+                strbuf_append_char(&b, ',');
+            strbuf_append(&b, priv_names[k]);
+        }
+    return strbuf_finish(&b, &out, NULL) < 0 ? NULL : out;
+}
+
+char *user_cfg_normalize_path(const char *path) {
+    return normalize_path(path ? path : "");
+}
+
+char *user_cfg_encode_text(const char *s) {
+    _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+    char *out = NULL;
+    encode_text(&b, s ? s : "");
+    return strbuf_finish(&b, &out, NULL) < 0 ? NULL : out;
+}
+
+char *user_cfg_decode_text(const char *s) {
+    bool bad;
+    return decode_text(s ? s : "", &bad);
+}
+
+bool user_cfg_poolid_is_valid(const char *poolid) {
+    size_t levels = 0;
+    if (!poolid)
+        return false;
+    for (const char *s = poolid;; levels++) {
+        size_t n = strcspn(s, "/");
+        if (n == 0 || levels == 3 || *s == '.' || *s == '-')
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if (!isalnum((unsigned char) s[i]) && s[i] != '.' && s[i] != '-' && s[i] != '_')
+                return false;
+        if (!s[n])
+            return true;
+        s += n + 1;
+    }
+}
+
+const UserCfgPool *user_cfg_vm_pool(const UserCfg *c, const char *vmid) {
+    return c && vmid ? hashmap_get(c->vm_map, vmid) : NULL;
+}
+
+/* ---- editing ------------------------------------------------------------------------------- */
+
+static void ptr_remove_at(void *arrayp, size_t *n, size_t i) {
+    void **a = *(void ***) arrayp;
+    memmove(a + i, a + i + 1, (*n - i - 1) * sizeof(void *));
+    (*n)--;
+}
+
+/* Index of s in the sorted, unique v, or where it would go (*ret_found tells). */
+static size_t strv_bsearch(char *const *v, size_t n, const char *s, bool *ret_found) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int d = strcmp(v[mid], s);
+        if (d == 0) {
+            *ret_found = true;
+            return mid;
+        }
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *ret_found = false;
+    return lo;
+}
+
+/* Insert a copy of s into the sorted, unique v; -EEXIST if present. *ret_item: the copy. */
+static int strv_insert_sorted(char ***v, size_t *n, const char *s, char **ret_item) {
+    bool found;
+    size_t at = strv_bsearch(*v, *n, s, &found);
+    if (found)
+        return -EEXIST;
+    char *item = strdup(s);
+    char **a = item ? reallocarray(*v, *n + 1, sizeof(char *)) : NULL;
+    if (!a) {
+        free(item);
+        return -ENOMEM;
+    }
+    memmove(a + at + 1, a + at, (*n - at) * sizeof(char *));
+    a[at] = item;
+    (*n)++;
+    *v = a;
+    if (ret_item)
+        *ret_item = item;
+    return 0;
+}
+
+static int strv_remove_sorted(char **v, size_t *n, const char *s) {
+    bool found;
+    size_t at = strv_bsearch(v, *n, s, &found);
+    if (!found)
+        return -ENOENT;
+    strv_remove_at(v, n, at);
+    return 0;
+}
+
+/* Trimmed copy of a text value (the parser trims fields, so this is what reads back). */
+static int text_value(const char *value, char **ret) {
+    char *s = strdup(value ? value : "");
+    if (!s)
+        return -ENOMEM;
+    trim_inplace(s);
+    *ret = s;
+    return 0;
+}
+
+/* Fields written without encoding (email, keys) must not contain ':' or control bytes. */
+static int raw_value(const char *value, char **ret) {
+    for (const unsigned char *p = (const unsigned char *) (value ? value : ""); *p; p++)
+        if (*p == ':' || *p < 0x20 || *p == 0x7f)
+            return -EINVAL;
+    return text_value(value, ret);
+}
+
+static void replace_str(char **field, char *value) {
+    free(*field);
+    *field = value;
+}
+
+static int parse_bool_value(const char *value, bool *ret) {
+    if (streq(value, "0") || streq(value, "1")) {
+        *ret = streq(value, "1");
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static int parse_expire_value(const char *value, int64_t *ret) {
+    long long v;
+    if (!isdigit((unsigned char) value[0]) || safe_atoi64(value, &v) < 0 || v < 0)
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+/* Drop every ACL entry for which match() is true. */
+static void
+acl_remove_if(UserCfg *c, bool (*match)(const UserCfgAcl *, const void *), const void *arg) {
+    size_t o = 0;
+    for (size_t i = 0; i < c->n_acls; i++) {
+        if (match(c->acls[i], arg))
+            acl_free(c->acls[i]);
+        else
+            c->acls[o++] = c->acls[i];
+    }
+    c->n_acls = o;
+}
+
+static bool acl_is_ugid(const UserCfgAcl *a, const void *ugid) {
+    return streq(a->ugid, ugid);
+}
+
+static bool acl_is_user_or_token(const UserCfgAcl *a, const void *userid) {
+    const char *rest = startswith(a->ugid, userid);
+    return rest && (*rest == 0 || *rest == '!');
+}
+
+static bool acl_is_role(const UserCfgAcl *a, const void *role) {
+    return streq(a->role, role);
+}
+
+static bool acl_is_path(const UserCfgAcl *a, const void *path) {
+    return streq(a->path, path);
+}
+
+static UserCfgUser *get_user_mut(UserCfg *c, const char *userid) {
+    return userid ? hashmap_get(c->user_map, userid) : NULL;
+}
+
+int user_cfg_add_user(UserCfg *c, const char *userid) {
+    assert(c);
+    if (!userid || !userid_is_valid(userid))
+        return -EINVAL;
+    if (hashmap_get(c->user_map, userid))
+        return -EEXIST;
+    _cleanup_(user_freep) UserCfgUser *u = calloc(1, sizeof *u);
+    if (!u)
+        return -ENOMEM;
+    u->enable = true;
+    u->userid = strdup(userid);
+    u->firstname = strdup("");
+    u->lastname = strdup("");
+    u->email = strdup("");
+    u->comment = strdup("");
+    u->keys = strdup("");
+    if (!u->userid || !u->firstname || !u->lastname || !u->email || !u->comment || !u->keys ||
+        hashmap_put(c->user_map, u->userid, u) < 0)
+        return -ENOMEM;
+    if (push(&c->users, &c->n_users, u) < 0) {
+        hashmap_remove(c->user_map, u->userid);
+        return -ENOMEM;
+    }
+    TAKE_PTR(u);
+    return 0;
+}
+
+int user_cfg_remove_user(UserCfg *c, const char *userid) {
+    assert(c);
+    UserCfgUser *u = get_user_mut(c, userid);
+    if (!u)
+        return -ENOENT;
+    (void) user_cfg_user_leave_groups(c, userid);
+    acl_remove_if(c, acl_is_user_or_token, userid);
+    for (size_t i = 0; i < c->n_users; i++)
+        if (c->users[i] == u) {
+            ptr_remove_at(&c->users, &c->n_users, i);
+            break;
+        }
+    hashmap_remove(c->user_map, u->userid);
+    user_free(u);
+    return 0;
+}
+
+int user_cfg_user_set(UserCfg *c, const char *userid, const char *key, const char *value) {
+    assert(c);
+    UserCfgUser *u = get_user_mut(c, userid);
+    char *s = NULL;
+    int r;
+    if (!u)
+        return -ENOENT;
+    if (!key || !value)
+        return -EINVAL;
+    if (streq(key, "enable"))
+        return parse_bool_value(value, &u->enable);
+    if (streq(key, "expire"))
+        return parse_expire_value(value, &u->expire);
+    char **field = streq(key, "firstname")  ? &u->firstname
+                   : streq(key, "lastname") ? &u->lastname
+                   : streq(key, "comment")  ? &u->comment
+                   : streq(key, "email")    ? &u->email
+                   : streq(key, "keys")     ? &u->keys
+                                            : NULL;
+    if (!field)
+        return -EINVAL;
+    r = field == &u->email || field == &u->keys ? raw_value(value, &s) : text_value(value, &s);
+    if (r < 0)
+        return r;
+    replace_str(field, s);
+    return 0;
+}
+
+static int token_lookup(UserCfg *c, const char *tokenid, UserCfgUser **ret_user, size_t *ret_i) {
+    const char *name;
+    if (!tokenid || !tokenid_is_valid(tokenid))
+        return -EINVAL;
+    _cleanup_free_ char *userid = tokenid_split(tokenid, &name);
+    if (!userid)
+        return -ENOMEM;
+    UserCfgUser *u = get_user_mut(c, userid);
+    if (!u)
+        return -ENOENT;
+    *ret_user = u;
+    for (size_t i = 0; i < u->n_tokens; i++)
+        if (streq(u->tokens[i]->name, name)) {
+            *ret_i = i;
+            return 0;
+        }
+    *ret_i = u->n_tokens;
+    return -ESRCH; /* user exists, token does not */
+}
+
+int user_cfg_add_token(
+    UserCfg *c, const char *tokenid, int64_t expire, bool privsep, const char *comment
+) {
+    UserCfgUser *u;
+    size_t i;
+    assert(c);
+    int r = token_lookup(c, tokenid, &u, &i);
+    if (r == 0)
+        return -EEXIST;
+    if (r != -ESRCH)
+        return r;
+    if (expire < 0)
+        return -EINVAL;
+    _cleanup_(token_freep) UserCfgToken *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    t->name = strdup(strrchr(tokenid, '!') + 1);
+    t->expire = expire;
+    t->privsep = privsep;
+    if (!t->name || text_value(comment, &t->comment) < 0 || push(&u->tokens, &u->n_tokens, t) < 0)
+        return -ENOMEM;
+    TAKE_PTR(t);
+    return 0;
+}
+
+int user_cfg_remove_token(UserCfg *c, const char *tokenid) {
+    UserCfgUser *u;
+    size_t i;
+    assert(c);
+    int r = token_lookup(c, tokenid, &u, &i);
+    if (r < 0)
+        return r == -ESRCH ? -ENOENT : r;
+    acl_remove_if(c, acl_is_ugid, tokenid);
+    token_free(u->tokens[i]);
+    ptr_remove_at(&u->tokens, &u->n_tokens, i);
+    return 0;
+}
+
+int user_cfg_token_set(UserCfg *c, const char *tokenid, const char *key, const char *value) {
+    UserCfgUser *u;
+    size_t i;
+    assert(c);
+    int r = token_lookup(c, tokenid, &u, &i);
+    if (r < 0)
+        return r == -ESRCH ? -ENOENT : r;
+    UserCfgToken *t = u->tokens[i];
+    if (!key || !value)
+        return -EINVAL;
+    if (streq(key, "expire"))
+        return parse_expire_value(value, &t->expire);
+    if (streq(key, "privsep"))
+        return parse_bool_value(value, &t->privsep);
+    if (!streq(key, "comment"))
+        return -EINVAL;
+    char *s = NULL;
+    if (text_value(value, &s) < 0)
+        return -ENOMEM;
+    replace_str(&t->comment, s);
+    return 0;
+}
+
+static UserCfgGroup *get_group_mut(UserCfg *c, const char *groupid) {
+    return groupid ? hashmap_get(c->group_map, groupid) : NULL;
+}
+
+int user_cfg_add_group(UserCfg *c, const char *groupid, const char *comment) {
+    assert(c);
+    if (!groupid || !id_valid(groupid))
+        return -EINVAL;
+    if (hashmap_get(c->group_map, groupid))
+        return -EEXIST;
+    _cleanup_(group_freep) UserCfgGroup *g = calloc(1, sizeof *g);
+    if (!g)
+        return -ENOMEM;
+    g->groupid = strdup(groupid);
+    if (!g->groupid || text_value(comment, &g->comment) < 0 ||
+        hashmap_put(c->group_map, g->groupid, g) < 0)
+        return -ENOMEM;
+    if (push(&c->groups, &c->n_groups, g) < 0) {
+        hashmap_remove(c->group_map, g->groupid);
+        return -ENOMEM;
+    }
+    TAKE_PTR(g);
+    return 0;
+}
+
+int user_cfg_remove_group(UserCfg *c, const char *groupid) {
+    assert(c);
+    UserCfgGroup *g = get_group_mut(c, groupid);
+    if (!g)
+        return -ENOENT;
+    _cleanup_free_ char *ugid = NULL;
+    if (asprintf(&ugid, "@%s", groupid) < 0)
+        return -ENOMEM;
+    acl_remove_if(c, acl_is_ugid, ugid);
+    for (size_t i = 0; i < c->n_groups; i++)
+        if (c->groups[i] == g) {
+            ptr_remove_at(&c->groups, &c->n_groups, i);
+            break;
+        }
+    hashmap_remove(c->group_map, g->groupid);
+    group_free(g);
+    return 0;
+}
+
+int user_cfg_group_set_comment(UserCfg *c, const char *groupid, const char *comment) {
+    assert(c);
+    UserCfgGroup *g = get_group_mut(c, groupid);
+    char *s = NULL;
+    if (!g)
+        return -ENOENT;
+    if (text_value(comment, &s) < 0)
+        return -ENOMEM;
+    replace_str(&g->comment, s);
+    return 0;
+}
+
+int user_cfg_group_add_member(UserCfg *c, const char *groupid, const char *userid) {
+    assert(c);
+    UserCfgGroup *g = get_group_mut(c, groupid);
+    if (!g || !get_user_mut(c, userid))
+        return -ENOENT;
+    int r = strv_insert_sorted(&g->members, &g->n_members, userid, NULL);
+    return r == -EEXIST ? 0 : r;
+}
+
+int user_cfg_group_remove_member(UserCfg *c, const char *groupid, const char *userid) {
+    assert(c);
+    UserCfgGroup *g = get_group_mut(c, groupid);
+    if (!g || !userid)
+        return -ENOENT;
+    return strv_remove_sorted(g->members, &g->n_members, userid);
+}
+
+int user_cfg_user_leave_groups(UserCfg *c, const char *userid) {
+    assert(c);
+    for (size_t i = 0; userid && i < c->n_groups; i++)
+        (void) strv_remove_sorted(c->groups[i]->members, &c->groups[i]->n_members, userid);
+    return 0;
+}
+
+static UserCfgPool *get_pool_mut(UserCfg *c, const char *poolid) {
+    return poolid ? hashmap_get(c->pool_map, poolid) : NULL;
+}
+
+int user_cfg_add_pool(UserCfg *c, const char *poolid, const char *comment) {
+    assert(c);
+    if (!user_cfg_poolid_is_valid(poolid))
+        return -EINVAL;
+    if (hashmap_get(c->pool_map, poolid))
+        return -EEXIST;
+    const char *slash = strrchr(poolid, '/');
+    if (slash) {
+        _cleanup_free_ char *parent = strndup(poolid, (size_t) (slash - poolid));
+        if (!parent)
+            return -ENOMEM;
+        if (!hashmap_get(c->pool_map, parent))
+            return -ENOENT;
+    }
+    _cleanup_(pool_freep) UserCfgPool *p = calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    p->poolid = strdup(poolid);
+    if (!p->poolid || text_value(comment, &p->comment) < 0 ||
+        hashmap_put(c->pool_map, p->poolid, p) < 0)
+        return -ENOMEM;
+    if (push(&c->pools, &c->n_pools, p) < 0) {
+        hashmap_remove(c->pool_map, p->poolid);
+        return -ENOMEM;
+    }
+    TAKE_PTR(p);
+    return 0;
+}
+
+int user_cfg_remove_pool(UserCfg *c, const char *poolid) {
+    assert(c);
+    UserCfgPool *p = get_pool_mut(c, poolid);
+    if (!p)
+        return -ENOENT;
+    size_t n = strlen(poolid);
+    for (size_t i = 0; i < c->n_pools; i++)
+        if (strneq(c->pools[i]->poolid, poolid, n) && c->pools[i]->poolid[n] == '/')
+            return -EBUSY;
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "/pool/%s", poolid) < 0)
+        return -ENOMEM;
+    acl_remove_if(c, acl_is_path, path);
+    for (size_t i = 0; i < p->n_vms; i++)
+        hashmap_remove(c->vm_map, p->vms[i]);
+    for (size_t i = 0; i < c->n_pools; i++)
+        if (c->pools[i] == p) {
+            ptr_remove_at(&c->pools, &c->n_pools, i);
+            break;
+        }
+    hashmap_remove(c->pool_map, p->poolid);
+    pool_free(p);
+    return 0;
+}
+
+int user_cfg_pool_set_comment(UserCfg *c, const char *poolid, const char *comment) {
+    assert(c);
+    UserCfgPool *p = get_pool_mut(c, poolid);
+    char *s = NULL;
+    if (!p)
+        return -ENOENT;
+    if (text_value(comment, &s) < 0)
+        return -ENOMEM;
+    replace_str(&p->comment, s);
+    return 0;
+}
+
+static bool vmid_valid(const char *s) {
+    unsigned v;
+    return s && s[0] != '0' && safe_atou32(s, &v) >= 0 && v >= 100 && v <= 999999999;
+}
+
+int user_cfg_pool_add_vm(UserCfg *c, const char *poolid, const char *vmid) {
+    assert(c);
+    UserCfgPool *p = get_pool_mut(c, poolid);
+    char *item = NULL;
+    if (!p)
+        return -ENOENT;
+    if (!vmid_valid(vmid))
+        return -EINVAL;
+    UserCfgPool *other = hashmap_get(c->vm_map, vmid);
+    if (other)
+        return other == p ? -EEXIST : -EBUSY;
+    if (hashmap_reserve(c->vm_map, 1) < 0)
+        return -ENOMEM;
+    int r = strv_insert_sorted(&p->vms, &p->n_vms, vmid, &item);
+    if (r < 0)
+        return r;
+    (void) hashmap_put(c->vm_map, item, p); /* reserved above */
+    return 0;
+}
+
+int user_cfg_pool_remove_vm(UserCfg *c, const char *poolid, const char *vmid) {
+    assert(c);
+    UserCfgPool *p = get_pool_mut(c, poolid);
+    if (!p || !vmid || hashmap_get(c->vm_map, vmid) != p)
+        return -ENOENT;
+    hashmap_remove(c->vm_map, vmid);
+    return strv_remove_sorted(p->vms, &p->n_vms, vmid);
+}
+
+int user_cfg_pool_add_storage(UserCfg *c, const char *poolid, const char *storeid) {
+    assert(c);
+    UserCfgPool *p = get_pool_mut(c, poolid);
+    if (!p)
+        return -ENOENT;
+    if (!storeid || !storage_id_valid(storeid))
+        return -EINVAL;
+    return strv_insert_sorted(&p->storage, &p->n_storage, storeid, NULL);
+}
+
+int user_cfg_pool_remove_storage(UserCfg *c, const char *poolid, const char *storeid) {
+    assert(c);
+    UserCfgPool *p = get_pool_mut(c, poolid);
+    if (!p || !storeid)
+        return -ENOENT;
+    return strv_remove_sorted(p->storage, &p->n_storage, storeid);
+}
+
+static UserCfgRole *get_custom_role(UserCfg *c, const char *roleid, size_t *ret_i) {
+    for (size_t i = 0; roleid && i < c->n_roles; i++)
+        if (streq(c->roles[i]->roleid, roleid)) {
+            if (ret_i)
+                *ret_i = i;
+            return c->roles[i];
+        }
+    return NULL;
+}
+
+int user_cfg_add_role(UserCfg *c, const char *roleid, PrivSet privs) {
+    assert(c);
+    if (!roleid || !id_valid(roleid) || (privs & ~PRIVSET_ALL))
+        return -EINVAL;
+    if (hashmap_get(c->role_map, roleid))
+        return -EEXIST;
+    _cleanup_(role_freep) UserCfgRole *role = calloc(1, sizeof *role);
+    if (!role)
+        return -ENOMEM;
+    role->roleid = strdup(roleid);
+    role->privs = privs;
+    if (!role->roleid || hashmap_put(c->role_map, role->roleid, role) < 0)
+        return -ENOMEM;
+    if (push(&c->roles, &c->n_roles, role) < 0) {
+        hashmap_remove(c->role_map, role->roleid);
+        return -ENOMEM;
+    }
+    TAKE_PTR(role);
+    return 0;
+}
+
+int user_cfg_role_set_privs(UserCfg *c, const char *roleid, PrivSet privs) {
+    assert(c);
+    if (roleid && user_cfg_builtin_role(roleid, NULL) == 0)
+        return -EPERM;
+    UserCfgRole *role = get_custom_role(c, roleid, NULL);
+    if (!role)
+        return -ENOENT;
+    if (privs & ~PRIVSET_ALL)
+        return -EINVAL;
+    role->privs = privs;
+    return 0;
+}
+
+int user_cfg_remove_role(UserCfg *c, const char *roleid) {
+    size_t i;
+    assert(c);
+    if (roleid && user_cfg_builtin_role(roleid, NULL) == 0)
+        return -EPERM;
+    UserCfgRole *role = get_custom_role(c, roleid, &i);
+    if (!role)
+        return -ENOENT;
+    acl_remove_if(c, acl_is_role, roleid);
+    hashmap_remove(c->role_map, role->roleid);
+    ptr_remove_at(&c->roles, &c->n_roles, i);
+    role_free(role);
+    return 0;
+}
+
+/* Normalized ACL path with only the characters upstream allows in one. */
+static int acl_path(const char *path, char **ret) {
+    if (!path || !*path)
+        return -EINVAL;
+    for (const char *s = path; *s; s++)
+        if (!isalnum((unsigned char) *s) && !strchr("._-/", *s))
+            return -EINVAL;
+    *ret = normalize_path(path);
+    return *ret ? 0 : -ENOMEM;
+}
+
+static int acl_ugid_exists(const UserCfg *c, const char *ugid) {
+    if (!ugid || !*ugid)
+        return -EINVAL;
+    if (ugid[0] == '@')
+        return hashmap_get(c->group_map, ugid + 1) ? 0 : -ENOENT;
+    if (strchr(ugid, '!')) {
+        if (!tokenid_is_valid(ugid))
+            return -EINVAL;
+        return user_cfg_get_token(c, ugid) ? 0 : -ENOENT;
+    }
+    if (!userid_is_valid(ugid))
+        return -EINVAL;
+    return hashmap_get(c->user_map, ugid) ? 0 : -ENOENT;
+}
+
+int user_cfg_acl_set(
+    UserCfg *c, const char *path, const char *ugid, const char *role, bool propagate
+) {
+    _cleanup_free_ char *npath = NULL;
+    assert(c);
+    int r = acl_path(path, &npath);
+    if (r < 0)
+        return r;
+    r = acl_ugid_exists(c, ugid);
+    if (r < 0)
+        return r;
+    if (!role || !hashmap_get(c->role_map, role))
+        return -ENOENT;
+    if (streq(ugid, ROOT_USERID))
+        return 0;
+    return acl_add(c, npath, ugid, role, propagate);
+}
+
+int user_cfg_acl_remove(UserCfg *c, const char *path, const char *ugid, const char *role) {
+    _cleanup_free_ char *npath = NULL;
+    assert(c);
+    int r = acl_path(path, &npath);
+    if (r < 0)
+        return r;
+    if (!ugid || !role)
+        return -EINVAL;
+    for (size_t i = 0; i < c->n_acls; i++) {
+        UserCfgAcl *a = c->acls[i];
+        if (streq(a->path, npath) && streq(a->ugid, ugid) && streq(a->role, role)) {
+            acl_free(a);
+            ptr_remove_at(&c->acls, &c->n_acls, i);
+            break;
+        }
+    }
+    return 0;
 }

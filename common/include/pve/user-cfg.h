@@ -130,9 +130,102 @@ int user_cfg_permissions_at(
 /* Same at time(NULL). */
 int user_cfg_permissions(const UserCfg *c, const char *id, const char *path, PrivSet *ret_privs);
 
+/* Like user_cfg_permissions_at(), plus the subset of the privileges that propagate to paths
+ * below (upstream's permissions() value per privilege). ret_propagate may be NULL. */
+int user_cfg_permissions_ex(
+    const UserCfg *c,
+    const char *id,
+    const char *path,
+    int64_t now,
+    PrivSet *ret_privs,
+    PrivSet *ret_propagate
+);
+
 /* Handler check: privs is a NULL-terminated list of privilege names; all of them are needed, or
  * one of them with any=true (an empty list always passes). 0 if allowed, -EACCES if not, -EINVAL
  * for an unknown privilege name. */
 int user_cfg_check(
     const UserCfg *c, const char *id, const char *path, const char *const *privs, bool any
 );
+
+/* ---- helpers and editing ---------------------------------------------------------------------
+ *
+ * Pure edits of the model for the API: each validates its input, keeps the model consistent
+ * (lookups, group membership, the VM -> pool map, dependent ACL entries) and returns 0 or a
+ * negative errno: -EINVAL (invalid id or value), -EEXIST (already there), -ENOENT (something
+ * named does not exist), -EBUSY (a VM already in another pool), -EPERM (built-in role),
+ * -ENOMEM. Nothing is changed when an error is returned. user_cfg_print() writes the result.
+ */
+
+/* A model without entries except root@pam (as parsing ""); NULL on OOM. */
+UserCfg *user_cfg_new(void);
+
+/* Comma/semicolon/blank separated privilege names to a set. -EINVAL with *reterr_name (the
+ * offending name, malloc'd, if not NULL) when a name is unknown. */
+int user_cfg_privs_from_list(const char *list, PrivSet *ret, char **reterr_name);
+/* Sorted comma list of the names in s, malloc'd ("" for none); NULL on OOM. */
+char *user_cfg_privs_to_list(PrivSet s);
+/* upstream normalize_path(): "/" + path, "//" -> "/", no trailing "/"; NULL on OOM. */
+char *user_cfg_normalize_path(const char *path);
+/* upstream encode_text()/decode_text() of comments (percent-encoding), malloc'd; decode
+ * returns NULL also for an encoded NUL byte. */
+char *user_cfg_encode_text(const char *s);
+char *user_cfg_decode_text(const char *s);
+/* Pool ids: [A-Za-z0-9_][A-Za-z0-9._-]* with up to three '/'-separated levels. */
+bool user_cfg_poolid_is_valid(const char *poolid) _pure_;
+/* The pool a VM (decimal id) belongs to, NULL if none. */
+const UserCfgPool *user_cfg_vm_pool(const UserCfg *c, const char *vmid);
+
+/* Users. A new user is enabled, never expires and has empty text fields. Removing a user also
+ * removes its tokens, its group memberships and every ACL entry of it or of its tokens. */
+int user_cfg_add_user(UserCfg *c, const char *userid);
+int user_cfg_remove_user(UserCfg *c, const char *userid);
+/*
+ * Set one user property from its API string form: "enable" (0/1), "expire" (epoch seconds),
+ * "firstname", "lastname", "comment" (any text without NUL; percent-encoded when printed),
+ * "email", "keys" (no ':' and no control characters, as they are written raw).
+ */
+int user_cfg_user_set(UserCfg *c, const char *userid, const char *key, const char *value);
+
+/* Tokens ("user@realm!name"); removing one also removes its ACL entries. comment may be NULL. */
+int user_cfg_add_token(
+    UserCfg *c, const char *tokenid, int64_t expire, bool privsep, const char *comment
+);
+int user_cfg_remove_token(UserCfg *c, const char *tokenid);
+/* "expire", "privsep" (0/1) or "comment", as user_cfg_user_set(). */
+int user_cfg_token_set(UserCfg *c, const char *tokenid, const char *key, const char *value);
+
+/* Groups; removing one also removes its ACL entries. comment may be NULL. */
+int user_cfg_add_group(UserCfg *c, const char *groupid, const char *comment);
+int user_cfg_remove_group(UserCfg *c, const char *groupid);
+int user_cfg_group_set_comment(UserCfg *c, const char *groupid, const char *comment);
+/* Membership: both must exist; adding twice is not an error, removing a non-member is. */
+int user_cfg_group_add_member(UserCfg *c, const char *groupid, const char *userid);
+int user_cfg_group_remove_member(UserCfg *c, const char *groupid, const char *userid);
+/* Remove userid from every group (0 also when it was in none). */
+int user_cfg_user_leave_groups(UserCfg *c, const char *userid);
+
+/* Pools. A nested pool "a/b" needs its parent. Removing a pool drops its ACL entries on
+ * /pool/<id>; -EBUSY while it has sub-pools. comment may be NULL. */
+int user_cfg_add_pool(UserCfg *c, const char *poolid, const char *comment);
+int user_cfg_remove_pool(UserCfg *c, const char *poolid);
+int user_cfg_pool_set_comment(UserCfg *c, const char *poolid, const char *comment);
+/* A VM is in at most one pool: -EBUSY when it is in another one (-EEXIST: in this one). */
+int user_cfg_pool_add_vm(UserCfg *c, const char *poolid, const char *vmid);
+int user_cfg_pool_remove_vm(UserCfg *c, const char *poolid, const char *vmid);
+int user_cfg_pool_add_storage(UserCfg *c, const char *poolid, const char *storeid);
+int user_cfg_pool_remove_storage(UserCfg *c, const char *poolid, const char *storeid);
+
+/* Custom roles; built-in ones give -EEXIST on add and -EPERM on change or removal. Removing a
+ * role also removes the ACL entries that use it. */
+int user_cfg_add_role(UserCfg *c, const char *roleid, PrivSet privs);
+int user_cfg_role_set_privs(UserCfg *c, const char *roleid, PrivSet privs);
+int user_cfg_remove_role(UserCfg *c, const char *roleid);
+
+/* ACL entries on a path (normalized here) for a userid, "@group" or tokenid, which must exist,
+ * as must the role. Setting an existing entry updates its propagate flag. Removing an absent
+ * entry returns 0. root@pam entries are accepted and not stored, as the parser does. */
+int user_cfg_acl_set(
+    UserCfg *c, const char *path, const char *ugid, const char *role, bool propagate
+);
+int user_cfg_acl_remove(UserCfg *c, const char *path, const char *ugid, const char *role);
