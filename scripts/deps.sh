@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Installs the Debian 12 packages the project needs, skipping the ones already present.
-# Usage: scripts/deps.sh build|test|node
+# Usage: scripts/deps.sh build|test|node|bench
 set -euo pipefail
 
 build_pkgs=(
@@ -11,14 +11,20 @@ build_pkgs=(
     libmicrohttpd-dev libcrypt-dev libpam0g-dev
     libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev libcorosync-common-dev
 )
-test_pkgs=(python3 procps iproute2 util-linux psmisc curl corosync jq openssl)
+test_pkgs=(python3 procps iproute2 util-linux psmisc curl corosync jq openssl
+    python3-proxmoxer socat)
+# Node.js for the OpenAPI validator (npm packages, see tests/integration/test-openapi.sh);
+# machines that already have node + npm (e.g. from another source) keep theirs
+command -v node >/dev/null && command -v npm >/dev/null || test_pkgs+=(nodejs npm)
 node_pkgs=(fuse3 sqlite3 iproute2 procps util-linux corosync)
+bench_pkgs=(wrk nginx-light curl jq openssl)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
 test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
 node) want=("${build_pkgs[@]}" "${node_pkgs[@]}") ;;
-*) echo "usage: $0 build|test|node" >&2; exit 2 ;;
+bench) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+*) echo "usage: $0 build|test|node|bench" >&2; exit 2 ;;
 esac
 
 missing=()
