@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * pvedaemon-server: the API server of pvedaemon. Key material setup under the cfs mount
- * (authkey pair, pve-www.key), an HttpServer on the daemon's sd_event serving /api2/json and
- * /api2/extjs through an ApiRouter, ticket authentication, permission checks and the
- * delayed 401 answers.
+ * pvedaemon-server: the API server of pvedaemon: the router with every handler table, worker
+ * processes sharing the listening socket, each serving the shared request pipeline
+ * (api-server.h), task reaping and the task list broadcast.
  */
 #pragma once
 
@@ -15,7 +14,6 @@
 #include "pve/http-server.h"
 #include "pve/macro.h"
 
-#define PD_AUTH_FAIL_DELAY_USEC   (3ULL * 1000000ULL) /* every 401 takes >= 3 s */
 #define PD_DRAIN_MSEC             10000 /* a stopping worker finishes requests this long */
 #define PD_TASKLIST_INTERVAL_USEC (10ULL * 1000000ULL)
 #define PD_MAX_WORKERS            16
@@ -32,7 +30,6 @@ typedef struct PdServer {
     HttpServer *http;
     ApiRouter *router;
     ApiEnv env;
-    char *openapi; /* cached /api2/openapi.json */
 } PdServer;
 
 /* Build the router (no I/O). */
