@@ -1,10 +1,206 @@
 #!/bin/bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 #
-# API integration test for the cluster endpoints (placeholder; being written). TAP on stdout.
+# API integration test for the /cluster endpoints on a standalone node: index, status,
+# resources (guests from pmxcfs's VM list, storage.cfg, pools, per-user filtering), nextid,
+# log, tasks, options (datacenter.cfg: exact file text, bad input, permissions).
+# TAP on stdout.
 
 . "$(dirname "$0")/lib-api.sh"
 api_setup
 login root@pam "$ROOT_PASSWORD"
 check "root@pam login" [ "$CODE" = 200 ]
+
+# ---- fixtures: guests, storage, pools, users ----------------------------------------------------
+mkdir -p "$MNT/nodes/$NODE/qemu-server" "$MNT/nodes/$NODE/lxc"
+printf 'name: web1\nmemory: 1024\ncores: 2\nsockets: 2\ntags: prod\n' \
+    >"$MNT/nodes/$NODE/qemu-server/100.conf"
+printf 'hostname: ct1\nmemory: 256\ncores: 1\n' >"$MNT/nodes/$NODE/lxc/101.conf"
+printf 'name: tmpl\nmemory: 512\ntemplate: 1\n' >"$MNT/nodes/$NODE/qemu-server/103.conf"
+printf 'dir: local\n\tpath %s\n\tcontent iso,vztmpl,backup\n\ndir: other\n\tpath /nonexistent\n\tcontent images\n\tnodes othernode\n\nnfs: shared1\n\tpath /mnt/pve/shared1\n\tserver 10.0.0.1\n\texport /x\n\tcontent images\n\n' \
+    "$TMP" >"$MNT/storage.cfg"
+add_pve_user auditor@pve auditpw PVEAuditor /
+add_pve_user nobody@pve nobodypw
+add_pve_user vmonly@pve vmonlypw PVEVMUser /vms/100
+printf 'pool:mypool:test pool:100,101:local\n' >>"$MNT/user.cfg"
+wait_until 5 grep -q '"101"' "$MNT/.vmlist"
+
+# ---- index, status -----------------------------------------------------------------------------
+api GET /cluster
+check "GET /cluster lists status, resources, nextid, options, config" \
+    [ "$CODE" = 200 -a "$(jget '[.data[].name] | map(select(. == "status" or . == "resources" or . == "nextid" or . == "options" or . == "config")) | length')" = 5 ]
+
+api GET /cluster/status
+check "status (standalone): one node entry, local, online, nodeid 0" \
+    [ "$CODE" = 200 -a "$(jget '.data | length')" = 1 -a "$(jget .data[0].type)" = node \
+    -a "$(jget .data[0].name)" = "$NODE" -a "$(jget .data[0].id)" = "node/$NODE" \
+    -a "$(jget .data[0].local)" = 1 -a "$(jget .data[0].online)" = 1 -a "$(jget .data[0].nodeid)" = 0 ]
+api GET /cluster/status -d foo=1
+check "status with an unknown parameter: 400 with errors.foo" [ "$CODE" = 400 -a -n "$(jget .errors.foo)" ]
+
+# ---- resources ---------------------------------------------------------------------------------
+api GET /cluster/resources
+check "resources: 200" [ "$CODE" = 200 ]
+check "resources: qemu/100 from the VM list with name, maxmem, maxcpu, tags, pool" \
+    [ "$(jget '.data[] | select(.id == "qemu/100") | "\(.type) \(.vmid) \(.node) \(.name) \(.maxmem) \(.maxcpu) \(.tags) \(.pool)"')" \
+    = "qemu 100 $NODE web1 1073741824 4 prod mypool" ]
+check "resources: lxc/101 with its hostname as name" \
+    [ "$(jget '.data[] | select(.id == "lxc/101") | "\(.type) \(.name) \(.maxmem)"')" = "lxc ct1 268435456" ]
+check "resources: template flag of 103" [ "$(jget '.data[] | select(.id == "qemu/103") | .template')" = 1 ]
+check "resources: node entry online with maxcpu/maxmem" \
+    [ "$(jget '.data[] | select(.id == "node/'$NODE'") | "\(.status) \(.maxcpu > 0) \(.maxmem > 0)"')" = "online true true" ]
+check "resources: storage local on this node, available, content sorted" \
+    [ "$(jget '.data[] | select(.id == "storage/'$NODE'/local") | "\(.plugintype) \(.status) \(.content) \(.shared)"')" = "dir available backup,iso,vztmpl 0" ]
+check "resources: storage restricted to another node is not listed" \
+    [ -z "$(jget '.data[] | select(.storage == "other") | .id')" ]
+check "resources: nfs storage is shared" \
+    [ "$(jget '.data[] | select(.id == "storage/'$NODE'/shared1") | .shared')" = 1 ]
+check "resources: pool entry" [ "$(jget '.data[] | select(.id == "/pool/mypool") | .type')" = pool ]
+api GET /cluster/resources -d type=vm
+check "resources type=vm: only guests (3)" \
+    [ "$CODE" = 200 -a "$(jget '[.data[].type] | unique | join(",")')" = "lxc,qemu" -a "$(jget '.data | length')" = 3 ]
+api GET /cluster/resources -d type=storage
+check "resources type=storage: only storage" [ "$(jget '[.data[].type] | unique | join(",")')" = storage ]
+api GET /cluster/resources -d type=node
+check "resources type=node: one node" [ "$(jget '.data | length')" = 1 -a "$(jget .data[0].type)" = node ]
+api GET /cluster/resources -d type=bogus
+check "resources type=bogus: 400 errors.type" [ "$CODE" = 400 -a -n "$(jget .errors.type)" ]
+
+# ---- nextid ------------------------------------------------------------------------------------
+api GET /cluster/nextid
+check "nextid skips existing guests 100, 101: 102" [ "$CODE" = 200 -a "$(jget .data)" = 102 ]
+api GET /cluster/nextid -d vmid=100
+check "nextid vmid=100 (exists): 400 'VM 100 already exists'" \
+    [ "$CODE" = 400 -a "$(jget .errors.vmid)" = "VM 100 already exists" ]
+api GET /cluster/nextid -d vmid=555
+check "nextid vmid=555 (free): 555" [ "$CODE" = 200 -a "$(jget .data)" = 555 ]
+api GET /cluster/nextid -d vmid=99
+check "nextid vmid=99: 400 (minimum)" [ "$CODE" = 400 -a -n "$(jget .errors.vmid)" ]
+api GET /cluster/nextid -d vmid=abc
+check "nextid vmid=abc: 400" [ "$CODE" = 400 -a -n "$(jget .errors.vmid)" ]
+
+# ---- log ---------------------------------------------------------------------------------------
+api GET /cluster/log
+check "log: entries with uid, time, node, msg and id" \
+    [ "$CODE" = 200 -a "$(jget '.data | length')" -ge 1 -a -n "$(jget .data[0].msg)" \
+    -a "$(jget .data[0].id)" = "$(jget .data[0].uid):$(jget .data[0].node)" ]
+api GET /cluster/log -d max=1
+check "log max=1: one entry" [ "$CODE" = 200 -a "$(jget '.data | length')" = 1 ]
+api GET /cluster/log -d max=0
+check "log max=0: 400" [ "$CODE" = 400 -a -n "$(jget .errors.max)" ]
+
+# ---- tasks -------------------------------------------------------------------------------------
+mkupid() { printf 'UPID:%s:%08X:%08X:%08X:%s:%s:%s:' "$NODE" "$1" "$1" "$2" "$3" "$4" "$5"; }
+t_old=$(mkupid 1000 1700000000 qmstart 100 root@pam)
+t_new=$(mkupid 1001 1700000100 vzstart 101 auditor@pve)
+t_tok=$(mkupid 1002 1700000050 qmstop 100 'auditor@pve!tok')
+t_vm=$(mkupid 1003 1700000010 qmreboot 100 vmonly@pve)
+for u in "$t_old" "$t_new" "$t_tok" "$t_vm"; do
+    st=$(cut -d: -f5 <<<"$u")
+    d=$PVE_TASK_DIR/${st: -1}
+    mkdir -p "$d"
+    printf 'TASK OK\n' >"$d/$u"
+done
+printf '%s 6553F200 OK\n%s 6553F300 OK\n%s 6553F250 OK\n%s 6553F260 WARNINGS: 1\n' \
+    "$t_old" "$t_new" "$t_tok" "$t_vm" >>"$PVE_TASK_DIR/index"
+api GET /cluster/tasks
+check "tasks (root): all three, newest first" \
+    [ "$CODE" = 200 -a "$(jget '[.data[] | select(.starttime >= 1700000000) | .upid] | join(" ")')" = "$t_new $t_tok $t_vm $t_old" ]
+check "tasks: token user split into user + tokenid" \
+    [ "$(jget '.data[] | select(.upid == "'"$t_tok"'") | "\(.user) \(.tokenid)"')" = "auditor@pve tok" ]
+check "tasks: status and endtime from the index" \
+    [ "$(jget '.data[] | select(.upid == "'"$t_old"'") | "\(.status) \(.endtime) \(.type) \(.id)"')" = "OK $((0x6553F200)) qmstart 100" ]
+
+# ---- options (datacenter.cfg) ------------------------------------------------------------------
+api GET /cluster/options
+check "options: empty datacenter.cfg gives {}" [ "$CODE" = 200 -a "$(jget '.data | length')" = 0 ]
+api PUT /cluster/options -d keyboard=de --data-urlencode 'migration=network=10.0.0.0/24,type=insecure' \
+    --data-urlencode 'next-id=lower=200' --data-urlencode $'description=hello: world\nline2' \
+    --data-urlencode 'registered-tags=a;b-c'
+check "options PUT: 200" [ "$CODE" = 200 ]
+expected=$'#hello%3A world\n#line2\nkeyboard: de\nmigration: network=10.0.0.0/24,type=insecure\nnext-id: lower=200\nregistered-tags: a;b-c'
+check "datacenter.cfg text: description as encoded comments, keys sorted, values as given" \
+    [ "$(cat "$MNT/datacenter.cfg")" = "$expected" ]
+api GET /cluster/options
+check "options GET: property strings as objects, tags as array, description" \
+    [ "$(jget '"\(.data.keyboard) \(.data.migration.type) \(.data.migration.network) \(.data["next-id"].lower) \(.data["registered-tags"] | join("+"))"')" \
+    = "de insecure 10.0.0.0/24 200 a+b-c" -a "$(jget .data.description)" = $'hello: world\nline2' ]
+api GET /cluster/nextid
+check "nextid honours next-id lower=200" [ "$(jget .data)" = 200 ]
+api PUT /cluster/options -d console=html5 -d delete=keyboard
+expected=$'#hello%3A world\n#line2\nconsole: html5\nmigration: insecure,network=10.0.0.0/24\nnext-id: lower=200\nregistered-tags: a;b-c'
+check "second PUT: keyboard deleted, migration rewritten canonically (default key first)" \
+    [ "$CODE" = 200 -a "$(cat "$MNT/datacenter.cfg")" = "$expected" ]
+api PUT /cluster/options --data-urlencode 'next-id=lower=300,upper=301' -d max_workers=4 \
+    --data-urlencode 'ha=shutdown_policy=migrate' --data-urlencode 'crs=ha=static,ha-rebalance-on-start=1'
+api GET /cluster/options
+check "typed values: max_workers integer, next-id numbers, crs boolean" \
+    [ "$(jget '"\(.data.max_workers|type) \(.data["next-id"].upper) \(.data.crs["ha-rebalance-on-start"]) \(.data.ha.shutdown_policy)"')" = "number 301 1 migrate" ]
+api GET /cluster/nextid
+check "nextid with range [300, 301) taken? 300 free -> 300" [ "$(jget .data)" = 300 ]
+before=$(cat "$MNT/datacenter.cfg")
+bad() { # description curl-args...: 400 with an errors entry and no file change
+    local d=$1 key=$2; shift 2
+    api PUT /cluster/options "$@"
+    check "PUT $d: 400 errors.$key, file unchanged" \
+        [ "$CODE" = 400 -a -n "$(jget ".errors[\"$key\"]")" -a "$(cat "$MNT/datacenter.cfg")" = "$before" ]
+}
+bad "keyboard=xx" keyboard -d keyboard=xx
+bad "unknown option" foo -d foo=bar
+bad "migration with a bad network" migration --data-urlencode 'migration=secure,network=300.1.1.1/99'
+bad "migration with an unknown key" migration --data-urlencode 'migration=type=secure,speed=1'
+bad "next-id lower below 100" next-id --data-urlencode 'next-id=lower=5'
+bad "max_workers=0" max_workers -d max_workers=0
+bad "migration_unsecure=maybe" migration_unsecure -d migration_unsecure=maybe
+bad "mac_prefix multicast" mac_prefix -d mac_prefix=01:00
+bad "registered-tags with a space" registered-tags --data-urlencode 'registered-tags=a b'
+bad "tag-style color-map bad" tag-style --data-urlencode 'tag-style=color-map=x:zzzzzz'
+bad "crs dependent option without ha-auto-rebalance" crs --data-urlencode 'crs=ha-auto-rebalance-margin=0.2'
+bad "http_proxy not http" http_proxy -d http_proxy=ftp://x
+bad "set and delete the same key" delete -d console=vv -d delete=console
+
+# ---- permissions -------------------------------------------------------------------------------
+login auditor@pve auditpw
+check "auditor login" [ "$CODE" = 200 ]
+api GET /cluster/options
+check "auditor: GET options 200" [ "$CODE" = 200 -a "$(jget .data.console)" = html5 ]
+api PUT /cluster/options -d console=vv
+check "auditor: PUT options 403, file unchanged" \
+    [ "$CODE" = 403 -a "$(cat "$MNT/datacenter.cfg")" = "$before" ]
+api GET /cluster/resources
+check "auditor: resources sees guests, storage and node stats" \
+    [ "$CODE" = 200 -a "$(jget '[.data[] | select(.type == "qemu" or .type == "lxc")] | length')" = 3 \
+    -a -n "$(jget '.data[] | select(.id == "storage/'$NODE'/local") | .id')" \
+    -a -n "$(jget '.data[] | select(.type == "node") | .maxmem')" ]
+api GET /cluster/status
+check "auditor: status 200" [ "$CODE" = 200 ]
+api GET /cluster/tasks
+check "auditor (Sys.Audit on /): all tasks" [ "$(jget '[.data[] | select(.starttime >= 1700000000)] | length')" = 4 ]
+api GET /cluster/log
+check "auditor: cluster log readable" [ "$CODE" = 200 ]
+
+login nobody@pve nobodypw
+check "unprivileged login" [ "$CODE" = 200 ]
+api GET /cluster/resources
+check "unprivileged: resources without guests, storage or pools; node without stats" \
+    [ "$CODE" = 200 -a "$(jget '[.data[] | select(.type != "node")] | length')" = 0 \
+    -a "$(jget '.data | length')" = 1 -a -z "$(jget '.data[0].maxmem')" ]
+api GET /cluster/options
+check "unprivileged: GET options 403" [ "$CODE" = 403 ]
+api GET /cluster/status
+check "unprivileged: status 403" [ "$CODE" = 403 ]
+api GET /cluster/tasks
+check "unprivileged: no tasks of others" [ "$CODE" = 200 -a "$(jget '.data | length')" = 0 ]
+api GET /cluster/nextid
+check "unprivileged: nextid allowed" [ "$CODE" = 200 -a "$(jget .data)" = 300 ]
+
+login vmonly@pve vmonlypw
+api GET /cluster/resources -d type=vm
+check "user with VM rights on /vms/100 only: sees just qemu/100 (pool hidden without Pool.Audit)" \
+    [ "$CODE" = 200 -a "$(jget '[.data[].id] | join(",")')" = qemu/100 -a -z "$(jget '.data[0].pool')" ]
+
+api GET /cluster/tasks
+check "user without Sys.Audit: only their own tasks" \
+    [ "$CODE" = 200 -a "$(jget '[.data[].upid] | join(" ")')" = "$t_vm" -a "$(jget .data[0].status)" = "WARNINGS: 1" ]
+
 api_finish
