@@ -12,6 +12,7 @@
 # Skips (77) only when node/npm are missing or the install fails. TAP on stdout.
 
 . "$(dirname "$0")/lib-api.sh"
+. "$(dirname "$0")/lib-checks.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 SPECS=${PVE_SPECS_DIR:-$(cd "$HERE/../.." && pwd)/../shared/specs}
 
@@ -76,25 +77,9 @@ done
 login root@pam "$ROOT_PASSWORD"
 check "root@pam login" [ "$CODE" = 200 ]
 
-# validate.cjs prints "PASS what" / "FAIL what" + indented details
 out=$(validate "$DOC" "$BASE")
-what= details=()
-flush() {
-    [ -n "$what" ] || return 0
-    if [ "$status" = PASS ]; then ok "$what"; else not_ok "$what" "${details[@]}"; fi
-    what= details=()
-}
-while IFS= read -r line; do
-    case $line in
-    "PASS "* | "FAIL "*) flush; status=${line%% *} what=${line#* } ;;
-    *) details+=("$line") ;;
-    esac
-done <<<"$out"
-flush
-if grep -q '^PASS document valid\|^FAIL document valid' <<<"$out"; then
-    ok "validator ran its checks"
-else
-    not_ok "validator ran its checks" "$out"
-fi
+report_checks "$out"
+grep -q '^PASS document valid\|^FAIL document valid' <<<"$out" ||
+    not_ok "validator ran all its checks" "$out"
 
 api_finish

@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
+#
+# Debian's unmodified python3-proxmoxer (1.2.0) against pvedaemon: login, nodes, version,
+# tasks, an unknown path and an API token (proxmoxer-client.py). proxmoxer only speaks
+# HTTPS, so socat terminates TLS on loopback with a throwaway self-signed certificate and
+# forwards to pvedaemon's plain port; the client uses verify_ssl=False. TAP on stdout.
+
+. "$(dirname "$0")/lib-api.sh"
+. "$(dirname "$0")/lib-checks.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+# Debian's python, where the package lives (python3 on PATH may be another installation)
+PY=/usr/bin/python3
+$PY -c 'import proxmoxer, requests' 2>/dev/null || skip_all "python3-proxmoxer/python3-requests missing"
+command -v socat >/dev/null || skip_all "socat missing"
+api_setup
+
+tls_cleanup() {
+    local c
+    [ -n "${SOCAT_PID:-}" ] || return 0
+    kill -TERM "$SOCAT_PID" 2>/dev/null
+    wait "$SOCAT_PID" 2>/dev/null
+    # connection children of the forking listener, by pid
+    for c in $(ps -o pid= --ppid "$SOCAT_PID" 2>/dev/null); do kill -TERM "$c" 2>/dev/null; done
+    SOCAT_PID=
+}
+trap 'tls_cleanup; api_cleanup' EXIT
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$NODE" \
+    -keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>/dev/null
+cat "$TMP/tls.key" "$TMP/tls.crt" >"$TMP/tls.pem"
+pd_port=${BASE#http://127.0.0.1:}
+pd_port=${pd_port%%/*}
+tls_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+socat "OPENSSL-LISTEN:$tls_port,bind=127.0.0.1,reuseaddr,fork,cert=$TMP/tls.pem,verify=0" \
+    "TCP:127.0.0.1:$pd_port" 2>"$TMP/socat.log" &
+SOCAT_PID=$!
+tls_up() { curl -sk -o /dev/null "https://127.0.0.1:$tls_port/api2/json/version"; }
+if ! wait_until 10 tls_up; then
+    not_ok "TLS terminator listens" "$(cat "$TMP/socat.log")"
+    api_finish
+fi
+
+curl -s -o "$TMP/openapi.json" "${BASE%/json}/openapi.json"
+doc_ok() { jq -e .paths "$TMP/openapi.json" >/dev/null; }
+check "OpenAPI document fetched" doc_ok
+
+out=$($PY "$HERE/proxmoxer-client.py" 127.0.0.1 "$tls_port" "$ROOT_PASSWORD" "$NODE" \
+    "$TMP/openapi.json" "$MNT" 2>&1)
+report_checks "$out"
+grep -q '^[A-Z]* proxmoxer logs in' <<<"$out" || not_ok "proxmoxer client ran" "$out"
+
+api_finish
