@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "pve/http-multipart.h"
 #include "pve/json-util.h"
 #include "pve/log.h"
 #include "pve/strbuf.h"
@@ -53,6 +54,9 @@ struct HttpServer {
     unsigned n_connections;
     bool tls;
     HttpRequest *suspended; /* doubly linked list of suspended requests */
+    bool (*upload_filter)(const char *path, void *userdata);
+    char *upload_dir;
+    uint64_t max_upload_size;
 };
 
 struct HttpRequest {
@@ -67,6 +71,7 @@ struct HttpRequest {
     StrBuf body;
     json_t *params;
     bool body_is_json;
+    HttpMultipartForm *form; /* multipart upload in progress */
 
     bool started;
     bool dispatched;
@@ -286,6 +291,7 @@ static HttpRequest *request_free(HttpRequest *req) {
     free(req->client_address);
     strbuf_done(&req->body);
     json_decref(req->params);
+    http_multipart_form_free(req->form);
     free(req);
     return NULL;
 }
@@ -617,6 +623,86 @@ static enum MHD_Result result_of(int r) {
     return r < 0 ? MHD_NO : MHD_YES;
 }
 
+/* ---- multipart uploads ----------------------------------------------------------------------- */
+
+bool http_path_is_upload(const char *path, void *userdata) {
+    (void) userdata;
+    /* /api2/<fmt>/nodes/<node>/storage/<storage>/upload */
+    static const char *const parts[] = {"api2", NULL, "nodes", NULL, "storage", NULL, "upload"};
+    const char *p = path;
+    for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+        p += strspn(p, "/");
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (parts[i] && (n != strlen(parts[i]) || !strneq(p, parts[i], n))))
+            return false;
+        p += n;
+    }
+    return p[strspn(p, "/")] == '\0';
+}
+
+static bool request_is_upload(HttpRequest *req) {
+    const char *ct = http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+    HttpServer *s = req->server;
+    return req->method == HTTP_METHOD_POST && ct && media_type_is(ct, "multipart/form-data") &&
+           (s->upload_filter ? s->upload_filter : http_path_is_upload)(req->path, s->userdata);
+}
+
+static enum MHD_Result request_start_upload(HttpRequest *req) {
+    const char *ct = http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+    HttpServer *s = req->server;
+    int r = http_multipart_form_new(
+        ct, s->upload_dir ? s->upload_dir : HTTP_MULTIPART_DEFAULT_DIR, s->max_upload_size,
+        &req->form
+    );
+    if (r == -ENOMEM)
+        return MHD_NO;
+    if (r < 0)
+        return result_of(http_reply_status(req, 400, "invalid multipart boundary"));
+    return MHD_YES;
+}
+
+static enum MHD_Result request_feed_upload(HttpRequest *req, const char *data, size_t n) {
+    int r = http_multipart_form_feed(req->form, data, n);
+    if (r >= 0)
+        return MHD_YES;
+    if (r == -ENOMEM)
+        return MHD_NO;
+    if (r == -EFBIG || r == -E2BIG)
+        return result_of(http_reply_status(req, 501, "for data too large"));
+    if (r == -EINVAL)
+        return result_of(http_reply_status(req, 400, "unable to parse multipart form data"));
+    char msg[256];
+    snprintf(msg, sizeof msg, "unable to write upload file - %s", strerror(-r));
+    return result_of(http_reply_status(req, 500, msg));
+}
+
+/* Text fields + tmpfilename (+ filename from the file part) as the request's body params. */
+static int upload_params(HttpRequest *req, json_t **ret, const char **reterr) {
+    HttpMultipartForm *f = req->form;
+    if (http_multipart_form_finish(f) < 0) {
+        *reterr = "unable to parse multipart form data";
+        return -EINVAL;
+    }
+    _cleanup_json_ json_t *params = json_deep_copy(http_multipart_form_fields(f));
+    if (!params)
+        return -ENOMEM;
+    const char *path = http_multipart_form_file_path(f);
+    const char *name = http_multipart_form_file_name(f);
+    (void) json_object_del(params, "tmpfilename");
+    if ((path && json_util_set_string(params, "tmpfilename", path) < 0) ||
+        (name && !json_object_get(params, "filename") &&
+         json_object_set_new(params, "filename", json_string(name)) < 0)) {
+        *reterr = "invalid file name";
+        return -EINVAL;
+    }
+    *ret = TAKE_PTR(params);
+    return 0;
+}
+
+const char *http_request_upload_path(const HttpRequest *req) {
+    return req->form ? http_multipart_form_file_path(req->form) : NULL;
+}
+
 static enum MHD_Result request_start(HttpRequest *req, const char *method, const char *version) {
     HttpServer *s = req->server;
     char msg[256];
@@ -678,13 +764,15 @@ static enum MHD_Result request_start(HttpRequest *req, const char *method, const
         if (errno != 0 || end == cl || *end != '\0' || cl[0] == '-')
             return result_of(http_reply_status(req, 400, "invalid Content-Length"));
     }
-    if (clen > HTTP_MAX_BODY_SIZE)
+    bool upload = clen > 0 && request_is_upload(req);
+    if (clen > (upload ? s->max_upload_size : HTTP_MAX_BODY_SIZE))
         return result_of(http_reply_status(req, 501, "for data too large"));
     if (clen > 0 && (req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_DELETE))
         return result_of(http_reply_status(req, 501, "Unexpected content for method"));
+    if (upload)
+        return request_start_upload(req);
     if (clen > 0) {
         const char *ct = http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
-        /* TODO: multipart/form-data for the storage upload endpoint (streamed to a file). */
         if (ct && !media_type_is(ct, "application/x-www-form-urlencoded") &&
             !media_type_is(ct, "application/json")) {
             snprintf(msg, sizeof msg, "unsupported content type '%.128s'", ct);
@@ -698,7 +786,11 @@ static int request_parse_params(HttpRequest *req, const char **reterr) {
     _cleanup_json_ json_t *params = NULL;
     int r;
 
-    if (req->body.len > 0) {
+    if (req->form) {
+        r = upload_params(req, &params, reterr);
+        if (r < 0)
+            return r;
+    } else if (req->body.len > 0) {
         const char *ct = http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
         if (ct && media_type_is(ct, "application/json")) {
             r = http_parse_json_body(req->body.data, req->body.len, &params);
@@ -782,6 +874,8 @@ static enum MHD_Result on_access(
         *upload_data_size = 0;
         if (req->replied)
             ; /* an error is queued already, drop the rest */
+        else if (req->form)
+            m = request_feed_upload(req, upload_data, n);
         else if (req->body.len + n > HTTP_MAX_BODY_SIZE)
             m = result_of(http_reply_status(req, 501, "for data too large"));
         else {
@@ -867,7 +961,9 @@ int http_server_new(sd_event *e, const HttpServerConfig *cfg, HttpServer **ret) 
     if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
         return -EOPNOTSUPP;
 
-    if (fd < 0) {
+    if (cfg->no_listen) {
+        /* connections come through http_server_add_connection() */
+    } else if (fd < 0) {
         fd = http_listen(cfg->address, cfg->port);
         if (fd < 0)
             return fd;
@@ -887,21 +983,32 @@ int http_server_new(sd_event *e, const HttpServerConfig *cfg, HttpServer **ret) 
     s->no_keepalive = cfg->no_keepalive;
     s->max_connections = cfg->max_connections ?: HTTP_DEFAULT_MAX_CONN;
     s->tls = tls;
+    s->upload_filter = cfg->upload_filter;
+    s->max_upload_size = cfg->max_upload_size ?: HTTP_DEFAULT_MAX_UPLOAD;
+    if (cfg->upload_dir && !(s->upload_dir = strdup(cfg->upload_dir)))
+        return -ENOMEM;
 
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (tls ? MHD_USE_TLS : 0);
-    struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_sec ?: HTTP_DEFAULT_IDLE_TIMEOUT, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, s->max_connections, NULL},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, MHD_MEMORY_LIMIT, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t) on_uri_log, s},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) on_completed, s},
-        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) on_connection, s},
-        /* TODO (pveproxy): MHD_OPTION_HTTPS_PRIORITIES from CIPHERS/DISABLE_TLS_1_x. */
-        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *) cfg->tls_cert_pem},
-        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) cfg->tls_key_pem},
-        {MHD_OPTION_END, 0, NULL},
-    };
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (tls ? MHD_USE_TLS : 0) |
+                     (cfg->no_listen ? MHD_USE_NO_LISTEN_SOCKET : 0);
+    struct MHD_OptionItem opts[16];
+    size_t o = 0;
+#define OPT(k, v, p) opts[o++] = (struct MHD_OptionItem){(k), (intptr_t) (v), (void *) (p)}
+    if (!cfg->no_listen)
+        OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
+    OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_sec ?: HTTP_DEFAULT_IDLE_TIMEOUT, NULL);
+    OPT(MHD_OPTION_CONNECTION_LIMIT, s->max_connections, NULL);
+    OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, MHD_MEMORY_LIMIT, NULL);
+    OPT(MHD_OPTION_URI_LOG_CALLBACK, on_uri_log, s);
+    OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
+    OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, s);
+    if (tls) {
+        OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem);
+        OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem);
+        if (cfg->tls_priorities)
+            OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, cfg->tls_priorities);
+    }
+    OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
     /* MHD takes the listening socket over only once it started. */
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END
@@ -943,8 +1050,17 @@ HttpServer *http_server_free(HttpServer *s) {
         MHD_stop_daemon(s->mhd);
     }
     sd_event_unref(s->event);
+    free(s->upload_dir);
     free(s);
     return NULL;
+}
+
+int http_server_add_connection(HttpServer *s, int fd, const struct sockaddr *addr, socklen_t len) {
+    assert(s);
+    if (MHD_add_connection(s->mhd, fd, addr, len) != MHD_YES)
+        return -errno ?: -EIO; /* MHD closed fd */
+    server_rearm_timer(s);
+    return 0;
 }
 
 int http_server_quiesce(HttpServer *s) {

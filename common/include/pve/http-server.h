@@ -76,7 +76,18 @@ typedef struct HttpServerConfig {
     unsigned max_connections;    /* 0: HTTP_DEFAULT_MAX_CONN */
     HttpHandler handler;
     void *userdata;
+    /* multipart/form-data uploads (http-multipart.h): accepted for paths the filter accepts
+     * (NULL: http_path_is_upload()), the file part streamed to upload_dir (NULL:
+     * HTTP_MULTIPART_DEFAULT_DIR), at most max_upload_size bytes (0: HTTP_DEFAULT_MAX_UPLOAD). */
+    bool (*upload_filter)(const char *path, void *userdata);
+    const char *upload_dir;
+    uint64_t max_upload_size;
 } HttpServerConfig;
+
+#define HTTP_DEFAULT_MAX_UPLOAD (64ULL * 1024 * 1024 * 1024)
+
+/* The only path upstream takes multipart bodies on: /api2/<fmt>/nodes/<node>/storage/<id>/upload */
+bool http_path_is_upload(const char *path, void *userdata);
 
 #define HTTP_SERVER_CONFIG_INIT \
     { .listen_fd = -EBADF }
@@ -114,7 +125,12 @@ const char *http_request_client_address(const HttpRequest *req);
  * repeated keys arrays, `_dc` removed. JSON bodies keep their value types. */
 json_t *http_request_params(const HttpRequest *req);
 bool http_request_body_is_json(const HttpRequest *req);
-/* The raw request body (NUL-terminated, may be empty). */
+/* For a multipart upload: the temporary file the file part went to (NULL otherwise). It is
+ * unlinked when the request is freed unless the handler moved it. Its path is also in the
+ * params as `tmpfilename` (a client-sent `tmpfilename` is replaced), the text fields are
+ * params, and `filename` defaults to the file part's filename attribute. */
+const char *http_request_upload_path(const HttpRequest *req);
+/* The raw request body (NUL-terminated, may be empty; empty for multipart uploads). */
 const char *http_request_body(const HttpRequest *req, size_t *ret_len);
 
 /* Handler-private data attached to the request. */
