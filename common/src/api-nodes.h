@@ -6,9 +6,11 @@
  * its output streamed line by line.
  *
  *   api-nodes.c          /nodes, /nodes/{node}, status, version, subscription
- *   api-node-system.c    time, dns, hosts, syslog, journal
+ *   api-node-system.c    time, dns, hosts
+ *   api-node-logs.c      syslog, journal
  *   api-node-tasks.c     tasks
  *   api-node-services.c  services
+ *   api-node-util.c      the helpers below
  */
 #pragma once
 
@@ -29,6 +31,11 @@ int api_node_check_local(ApiCall *call);
 /* "<$PVE_NODE_ROOT><path>" (malloc'd); the prefix is empty unless tests set it. */
 int api_node_host_path(const char *path, char **ret);
 
+/* Read a host file under the root: "" when missing; other errors become a 500 on the call. */
+int api_node_read_host_file(ApiCall *call, const char *path, char **ret, size_t *ret_len);
+/* Replace a host file under the root atomically (temp file + rename); errors become a 500. */
+int api_node_write_host_file(ApiCall *call, const char *path, const char *data);
+
 /* A command from the environment variable env when set and non-empty, else dflt. */
 const char *api_node_command(const char *env, const char *dflt);
 
@@ -46,5 +53,6 @@ int api_node_run_lines(const char *const *argv, ApiNodeLineFn fn, void *userdata
 int api_node_run(const char *const *argv, int *ret_status);
 
 int api_node_system_register(ApiRouter *r);
+int api_node_logs_register(ApiRouter *r);
 int api_node_tasks_register(ApiRouter *r);
 int api_node_services_register(ApiRouter *r);

@@ -971,7 +971,8 @@ int task_list(const char *taskdir, const TaskListFilter *f, json_t **ret, unsign
         }
     }
     /* newest first; equal starttimes keep the later-written entry first via the UPID */
-    qsort(all.v, all.n, sizeof *all.v, cmp_starttime_desc);
+    if (all.n > 0) /* qsort(NULL, 0) is undefined */
+        qsort(all.v, all.n, sizeof *all.v, cmp_starttime_desc);
 
     uint32_t now = (uint32_t) time(NULL);
     json_auto_t *a = json_array();

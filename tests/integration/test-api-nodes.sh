@@ -109,6 +109,9 @@ api GET /nodes/testnode
 check "GET /nodes/{node}: index" \
     jnum '[.data[].name] | index("tasks") and index("services") and index("status") and index("syslog")'
 
+api GET /nodes/testnode/tasks -d source=all
+check "no tasks yet: empty list, total 0" [ "$CODE" = 200 -a "$(jget '.data | length')" = 0 -a "$(jget .total)" = 0 ]
+
 # ---- status -----------------------------------------------------------------------------------
 api GET /nodes/testnode/status
 model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
@@ -154,6 +157,10 @@ check "POST status bad command: 400 errors.command, nothing run" \
     [ "$CODE" = 400 -a -n "$(jget .errors.command)" -a "$(wc -l <"$POWER_LOG")" = 2 ]
 api POST /nodes/testnode/status
 check "POST status without command: 400" [ "$CODE" = 400 -a -n "$(jget .errors.command)" ]
+out=$(env -u PVE_NODE_POWER_COMMAND "$PVESH" create /nodes/testnode/status --command reboot 2>&1); rc=$?
+check "no power command configured: refused, nothing run" \
+    bash -c '[ "$1" != 0 ] && grep -q "no node power command configured" <<<"$2" && [ "$(wc -l <"$3")" = 2 ]' \
+    _ "$rc" "$out" "$POWER_LOG"
 as_alice
 api POST /nodes/testnode/status -d command=reboot
 check "auditor: POST status 403 (Sys.PowerMgmt), nothing run" \
