@@ -12,65 +12,26 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pve/cluster-setup.h"
 #include "pve/corosync-conf.h"
 #include "pve/macro.h"
 
+/* Both live in common/ (cluster-setup), shared with the /cluster/config API. */
 bool pvecm_cluster_name_valid(const char *name) {
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > 15)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
-            ))
-            return false;
-    }
-    return true;
+    return cluster_name_valid(name);
 }
 
 int pvecm_format_create_conf(const PvecmCreateParams *p, char **ret, size_t *ret_len) {
-    _cleanup_(corosync_conf_freep) CorosyncConf *c = NULL;
-    char nodeid[16], votes[16];
-    int r;
-
-    if (!pvecm_cluster_name_valid(p->cluster_name) || !p->nodename ||
-        !corosync_conf_value_valid(p->nodename) || !p->link0 ||
-        !corosync_conf_value_valid(p->link0))
+    ClusterCreateParams cp = {
+        .cluster_name = p->cluster_name,
+        .nodename = p->nodename,
+        .links = {{.address = (char *) p->link0, .priority = -1}},
+        .nodeid = p->nodeid,
+        .votes = p->votes,
+    };
+    if (!p->link0 || !corosync_conf_value_valid(p->link0))
         return -EINVAL;
-    snprintf(nodeid, sizeof nodeid, "%" PRIu32, p->nodeid ? p->nodeid : 1);
-    snprintf(votes, sizeof votes, "%" PRIu32, p->votes ? p->votes : 1);
-
-    c = corosync_conf_new();
-    if (!c)
-        return -ENOMEM;
-    /* What PVE's create puts in; the canonical printer sorts it into PVE's file order. */
-    static const char *const keys[][2] = {
-        {"totem.version", "2"},
-        {"totem.secauth", "on"},
-        {"totem.cluster_name", NULL},
-        {"totem.config_version", "1"},
-        {"totem.ip_version", "ipv4-6"},
-        {"totem.link_mode", "passive"},
-        {"totem.interface.linknumber", "0"},
-        {"quorum.provider", "corosync_votequorum"},
-        {"logging.to_syslog", "yes"},
-        {"logging.debug", "off"},
-    };
-    for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-        r = corosync_conf_set(c, keys[i][0], keys[i][1] ? keys[i][1] : p->cluster_name);
-        if (r < 0)
-            return r;
-    }
-    CorosyncNode node = {
-        .name = (char *) p->nodename,
-        .nodeid = p->nodeid ? p->nodeid : 1,
-        .quorum_votes = p->votes ? p->votes : 1,
-        .ring_addr = {(char *) p->link0},
-    };
-    r = corosync_conf_add_node(c, &node);
-    if (r < 0)
-        return r;
-    return corosync_conf_print_canonical(c, ret, ret_len);
+    return cluster_conf_create(&cp, ret, ret_len);
 }
 
 #define LABEL "%-18s"

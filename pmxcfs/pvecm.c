@@ -1,33 +1,33 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * pvecm: the Proxmox VE cluster manager CLI, the subset that works without the API:
- *   pvecm create <clustername> [--nodeid N] [--votes N] [--link0 ADDR]
+ * pvecm: the Proxmox VE cluster manager CLI:
+ *   pvecm create <clustername> [--nodeid N] [--votes N] [--linkN ADDR[,priority=N]]
+ *   pvecm add <hostname> [--url URL] [--fingerprint FP] [--linkN ...] [--nodeid N] [--votes N]
  *   pvecm status | nodes | expected <votes>
  * create writes the first node's corosync.conf (PVE layout) into /etc/pve and to the host,
  * and an authkey when there is none; it does not start or restart anything, it says what to
- * start. status/nodes read corosync (cmap, quorum, votequorum) directly, printing what
- * upstream's pvecm prints (its quorum part comes from corosync-quorumtool -siH / -l); expected
- * is votequorum_setexpected(). Joining, adding and removing nodes come with the API.
+ * start. add joins the cluster of <hostname> through that node's API (common/cluster-setup,
+ * shared with POST /cluster/config/join): pvedaemon at http://<hostname>:85 or --url, since
+ * our pveproxy does not exist yet. status/nodes read corosync (cmap, quorum, votequorum)
+ * directly, printing what upstream's pvecm prints (its quorum part comes from
+ * corosync-quorumtool -siH / -l); expected is votequorum_setexpected().
  *
  * Paths for tests: $PVE_CFS_MOUNTPOINT (/etc/pve), $PVE_COROSYNC_CONF
  * (/etc/corosync/corosync.conf), $PVE_COROSYNC_AUTHKEY (/etc/corosync/authkey).
  */
 #include <arpa/inet.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 
 #include <corosync/cmap.h>
 #include <corosync/quorum.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #if HAVE_VOTEQUORUM
@@ -37,12 +37,11 @@
 #include "confdb.h"
 #include "cs-error.h"
 #include "pve/cfs-file.h"
+#include "pve/cluster-setup.h"
 #include "pve/macro.h"
 #include "pve/paths.h"
 #include "pve/string-util.h"
 #include "pvecm-format.h"
-
-#define AUTHKEY_SIZE 256 /* corosync-keygen's default */
 
 #if HAVE_VOTEQUORUM
 _Static_assert(VOTEQUORUM_INFO_QUORATE == PVECM_VQ_QUORATE, "votequorum flag values");
@@ -63,105 +62,12 @@ static int error(int r, const char *fmt, ...) {
     return r < 0 ? r : -r;
 }
 
-static const char *host_conf_path(void) {
-    return pve_path_env("PVE_COROSYNC_CONF", PVE_COROSYNC_CONF);
-}
-
-static const char *authkey_path(void) {
-    return pve_path_env("PVE_COROSYNC_AUTHKEY", PVE_COROSYNC_AUTHKEY);
-}
-
 static bool path_exists(const char *p) {
     struct stat st;
     return stat(p, &st) == 0;
 }
 
 /* ---- create ----------------------------------------------------------------------------- */
-
-static int short_nodename(char ret[256]) {
-    struct utsname u;
-    if (uname(&u) < 0)
-        return -errno;
-    snprintf(ret, 256, "%s", u.nodename);
-    ret[strcspn(ret, ".")] = '\0';
-    return *ret ? 0 : -EINVAL;
-}
-
-/* First non-loopback address of name, as pmxcfs picks it. */
-static int resolve_node_ip(const char *name, char ret[INET6_ADDRSTRLEN]) {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_flags = AI_ADDRCONFIG};
-    struct addrinfo *res = NULL;
-    int r = -ENXIO;
-    if (getaddrinfo(name, NULL, &hints, &res) != 0)
-        return -ENXIO;
-    for (struct addrinfo *a = res; a && r < 0; a = a->ai_next) {
-        if (a->ai_family == AF_INET) {
-            const struct in_addr *in = &((struct sockaddr_in *) a->ai_addr)->sin_addr;
-            if ((ntohl(in->s_addr) >> 24) != 127 && inet_ntop(AF_INET, in, ret, INET6_ADDRSTRLEN))
-                r = 0;
-        } else if (a->ai_family == AF_INET6) {
-            const struct in6_addr *in6 = &((struct sockaddr_in6 *) a->ai_addr)->sin6_addr;
-            if (!IN6_IS_ADDR_LOOPBACK(in6) && inet_ntop(AF_INET6, in6, ret, INET6_ADDRSTRLEN))
-                r = 0;
-        }
-    }
-    freeaddrinfo(res);
-    return r;
-}
-
-static int write_all(int fd, const void *data, size_t len) {
-    for (size_t off = 0; off < len;) {
-        ssize_t k = write(fd, (const char *) data + off, len - off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -errno;
-        off += (size_t) k;
-    }
-    return 0;
-}
-
-/* Create the directories above path (0755), like mkdir -p. */
-static int mkdir_parent(const char *path) {
-    _cleanup_free_ char *d = strdup(path);
-    if (!d)
-        return -ENOMEM;
-    char *slash = strrchr(d, '/');
-    if (!slash || slash == d)
-        return 0;
-    *slash = '\0';
-    for (char *p = d + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(d, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(d, 0755) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
-/* A new file, written whole or not at all (temporary + rename, no replace of a racing one). */
-static int write_new_file(const char *path, const void *data, size_t len, mode_t mode) {
-    _cleanup_free_ char *tmp = NULL;
-    int r;
-    if ((r = mkdir_parent(path)) < 0)
-        return r;
-    if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
-        return -ENOMEM;
-    _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    r = write_all(fd, data, len);
-    if (r >= 0 && (fchmod(fd, mode) < 0 || fsync(fd) < 0))
-        r = -errno;
-    if (r >= 0 && link(tmp, path) < 0) /* fails with EEXIST instead of replacing */
-        r = -errno;
-    (void) unlink(tmp);
-    return r;
-}
 
 static int parse_u32_opt(const char *name, const char *arg, uint32_t min, uint32_t *ret) {
     unsigned v;
@@ -171,19 +77,49 @@ static int parse_u32_opt(const char *name, const char *arg, uint32_t min, uint32
     return 0;
 }
 
+/* --linkN: "[address=]ADDR[,priority=N]" */
+static int parse_link_opt(const char *name, const char *arg, ClusterLink links[]) {
+    unsigned n;
+    _cleanup_free_ char *msg = NULL;
+    if (!startswith(name, "link") || safe_atou32(name + 4, &n) < 0 || n >= COROSYNC_LINKS_MAX)
+        return error(EINVAL, "invalid option --%s", name);
+    int r = cluster_link_parse(arg, &links[n], &msg);
+    if (r < 0)
+        return error(r, "--%s: %s", name, msg ?: strerror(-r));
+    return 0;
+}
+
+#define LINK_OPTS(base)                                                                         \
+    {"link0", required_argument, NULL, (base)}, {"link1", required_argument, NULL, (base) + 1}, \
+        {"link2", required_argument, NULL, (base) + 2},                                         \
+        {"link3", required_argument, NULL, (base) + 3},                                         \
+        {"link4", required_argument, NULL, (base) + 4},                                         \
+        {"link5", required_argument, NULL, (base) + 5},                                         \
+        {"link6", required_argument, NULL, (base) + 6}, {                                       \
+        "link7", required_argument, NULL, (base) + 7                                            \
+    }
+#define OPT_LINK 0x100
+
 static int verb_create(int argc, char *argv[]) {
     static const struct option opts[] = {
         {"nodeid", required_argument, NULL, 'n'},
         {"votes", required_argument, NULL, 'v'},
-        {"link0", required_argument, NULL, 'l'},
+        LINK_OPTS(OPT_LINK),
         {},
     };
-    PvecmCreateParams p = {.nodeid = 1, .votes = 1};
-    char nodename[256], ip[INET6_ADDRSTRLEN];
-    const char *link0 = NULL;
+    _cleanup_(cluster_create_params_done) ClusterCreateParams p = {.nodeid = 1, .votes = 1};
     int c, r;
 
+    for (size_t i = 0; i < COROSYNC_LINKS_MAX; i++)
+        p.links[i].priority = -1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+        if (c >= OPT_LINK && c < OPT_LINK + (int) COROSYNC_LINKS_MAX) {
+            char name[8];
+            snprintf(name, sizeof name, "link%d", c - OPT_LINK);
+            if ((r = parse_link_opt(name, optarg, p.links)) < 0)
+                return r;
+            continue;
+        }
         switch (c) {
         case 'n':
             if ((r = parse_u32_opt("nodeid", optarg, 1, &p.nodeid)) < 0)
@@ -193,12 +129,6 @@ static int verb_create(int argc, char *argv[]) {
             if ((r = parse_u32_opt("votes", optarg, 0, &p.votes)) < 0)
                 return r;
             break;
-        case 'l':
-            /* upstream's link0 is "[address=]ADDR[,priority=N]"; only the address is used */
-            link0 = startswith(optarg, "address=") ?: optarg;
-            if (strchr(link0, ','))
-                return error(EINVAL, "--link0: only an address is supported, got '%s'", optarg);
-            break;
         default:
             return -EINVAL;
         }
@@ -207,77 +137,136 @@ static int verb_create(int argc, char *argv[]) {
         return error(
             EINVAL,
             "usage: pvecm create <clustername> [--nodeid N] [--votes N] "
-            "[--link0 ADDR]"
+            "[--link0 ADDR[,priority=N]] ..."
         );
     p.cluster_name = argv[optind];
-    if (!pvecm_cluster_name_valid(p.cluster_name))
-        return error(
-            EINVAL, "invalid cluster name '%s' (1 to 15 letters, digits or '-')", p.cluster_name
-        );
     if (p.votes == 0)
         p.votes = 1;
-
-    const char *mp = cfs_file_mountpoint();
-    _cleanup_free_ char *members = NULL, *cfs_conf = NULL;
-    if (asprintf(&members, "%s/.members", mp) < 0 ||
-        asprintf(&cfs_conf, "%s/" PVE_CFS_COROSYNC_CONF, mp) < 0)
-        return -ENOMEM;
-    if (!path_exists(members))
-        return error(ENOTCONN, "%s is not mounted - is pmxcfs running?", mp);
-    if (path_exists(cfs_conf))
-        return error(EEXIST, "cluster config '%s' already exists", cfs_conf);
-    const char *host = host_conf_path();
-    if (path_exists(host))
-        return error(EEXIST, "corosync config '%s' already exists", host);
-
-    if ((r = short_nodename(nodename)) < 0)
+    char nodename[256];
+    if ((r = cluster_short_nodename(nodename)) < 0)
         return error(r, "cannot determine the node name: %s", strerror(-r));
     p.nodename = nodename;
-    if (!link0) {
-        if (resolve_node_ip(nodename, ip) < 0)
-            return error(
-                ENXIO,
-                "unable to resolve node name '%s' to a non-loopback IP address; pass --link0",
-                nodename
-            );
-        link0 = ip;
-    }
-    p.link0 = link0;
 
-    _cleanup_free_ char *text = NULL;
-    size_t len;
-    r = pvecm_format_create_conf(&p, &text, &len);
+    _cleanup_free_ char *msg = NULL;
+    r = cluster_create(&p, stdout, &msg);
     if (r < 0)
-        return error(r, "cannot build corosync.conf: %s", strerror(-r));
-
-    const char *key = authkey_path();
-    if (!path_exists(key)) {
-        uint8_t buf[AUTHKEY_SIZE];
-        if (getrandom(buf, sizeof buf, 0) != (ssize_t) sizeof buf)
-            return error(errno ? errno : EIO, "cannot get random bytes: %m");
-        printf("Generating corosync authentication key %s\n", key);
-        r = write_new_file(key, buf, sizeof buf, 0400);
-        explicit_bzero(buf, sizeof buf);
-        if (r < 0)
-            return error(r, "cannot write '%s': %s", key, strerror(-r));
-    }
-
-    printf("Writing corosync config to %s\n", host);
-    r = write_new_file(host, text, len, 0644);
-    if (r < 0)
-        return error(r, "cannot write '%s': %s", host, strerror(-r));
-    printf("Writing corosync config to %s\n", cfs_conf);
-    r = cfs_file_write(PVE_CFS_COROSYNC_CONF, text, len);
-    if (r < 0)
-        return error(r, "cannot write '%s': %s", cfs_conf, strerror(-r));
-
+        return error(r, "%s", msg ?: strerror(-r));
     printf(
         "Cluster '%s' created with node '%s' (nodeid %" PRIu32
-        ", link0 %s).\n"
+        ").\n"
         "Now start corosync and restart pmxcfs to enter cluster mode:\n"
         "  systemctl restart corosync pve-cluster\n",
-        p.cluster_name, nodename, p.nodeid, link0
+        p.cluster_name, p.nodename, p.nodeid
     );
+    return 0;
+}
+
+/* ---- add -------------------------------------------------------------------------------- */
+
+/* root's password for the existing node: $PVE_JOIN_PASSWORD, else a prompt (tty) or a line of
+ * stdin */
+static char *read_password(const char *host) {
+    const char *env = getenv("PVE_JOIN_PASSWORD");
+    if (env && *env)
+        return strdup(env);
+    bool tty = isatty(STDIN_FILENO);
+    struct termios old, noecho;
+    if (tty) {
+        fprintf(stderr, "Please enter superuser (root) password for '%s': ", host);
+        if (tcgetattr(STDIN_FILENO, &old) == 0) {
+            noecho = old;
+            noecho.c_lflag &= ~(tcflag_t) ECHO;
+            (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
+        }
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (tty) {
+        (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (n <= 0) {
+        free(line);
+        return NULL;
+    }
+    line[strcspn(line, "\r\n")] = 0;
+    return line;
+}
+
+static int verb_add(int argc, char *argv[]) {
+    enum { OPT_FP = 0x200, OPT_NODEID, OPT_VOTES, OPT_FORCE, OPT_URL };
+    static const struct option opts[] = {
+        {"fingerprint", required_argument, NULL, OPT_FP},
+        {"nodeid", required_argument, NULL, OPT_NODEID},
+        {"votes", required_argument, NULL, OPT_VOTES},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"url", required_argument, NULL, OPT_URL},
+        {"use_ssh", no_argument, NULL, 'S'},
+        LINK_OPTS(OPT_LINK),
+        {},
+    };
+    _cleanup_(cluster_join_params_done) ClusterJoinParams p = {.votes = -1};
+    _cleanup_free_ char *url = NULL;
+    uint32_t u = 0;
+    int c, r;
+
+    for (size_t i = 0; i < COROSYNC_LINKS_MAX; i++)
+        p.links[i].priority = -1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+        if (c >= OPT_LINK && c < OPT_LINK + (int) COROSYNC_LINKS_MAX) {
+            char name[8];
+            snprintf(name, sizeof name, "link%d", c - OPT_LINK);
+            if ((r = parse_link_opt(name, optarg, p.links)) < 0)
+                return r;
+            continue;
+        }
+        switch (c) {
+        case OPT_FP:
+            p.fingerprint = optarg;
+            break;
+        case OPT_NODEID:
+            if ((r = parse_u32_opt("nodeid", optarg, 1, &p.nodeid)) < 0)
+                return r;
+            break;
+        case OPT_VOTES:
+            if ((r = parse_u32_opt("votes", optarg, 0, &u)) < 0)
+                return r;
+            p.votes = (int) u;
+            break;
+        case OPT_FORCE:
+            p.force = true;
+            break;
+        case OPT_URL:
+            p.url = optarg;
+            break;
+        case 'S':
+            return error(EOPNOTSUPP, "--use_ssh is not supported; the join goes through the API");
+        default:
+            return -EINVAL;
+        }
+    }
+    if (optind + 1 != argc)
+        return error(EINVAL, "usage: pvecm add <hostname> [--url URL] [OPTIONS] (see pvecm help)");
+    p.hostname = argv[optind];
+    if (!p.url) {
+        /* upstream talks to pveproxy (https://<host>:8006); ours does not exist yet */
+        if (asprintf(
+                &url, "http://%s%s%s:85", strchr(p.hostname, ':') ? "[" : "", p.hostname,
+                strchr(p.hostname, ':') ? "]" : ""
+            ) < 0)
+            return -ENOMEM;
+        p.url = url;
+    }
+    _cleanup_free_ char *password = read_password(p.hostname);
+    if (!password)
+        return error(EINVAL, "no password given");
+    p.password = password;
+    _cleanup_free_ char *msg = NULL;
+    r = cluster_join(&p, stdout, &msg);
+    explicit_bzero(password, strlen(password));
+    if (r < 0)
+        return error(r, "%s", msg ?: strerror(-r));
     return 0;
 }
 
@@ -524,6 +513,14 @@ static const struct {
     {"create", verb_create,
      "create <clustername> [--nodeid N] [--votes N] [--link0 ADDR]  "
      "generate a new cluster configuration"},
+    {"add", verb_add,
+     "add <hostname> [--url http://HOST:85] [--fingerprint FP] [--link0 ADDR] [--nodeid N]\n"
+     "                 [--votes N] [--force]  join the cluster of <hostname> through its API.\n"
+     "                 The password of root@pam there is read from $PVE_JOIN_PASSWORD, the\n"
+     "                 terminal or stdin. Upstream talks to pveproxy (https://HOST:8006); ours\n"
+     "                 does not exist yet, so the default is pvedaemon at http://HOST:85 (it must\n"
+     "                 listen on an address the joining node reaches) and --url overrides it.\n"
+     "                 The fingerprint is accepted but cannot be checked over plain HTTP."},
     {"status", verb_status, "status                       show cluster status"},
     {"nodes", verb_nodes, "nodes                        show cluster membership information"},
     {"expected", verb_expected,

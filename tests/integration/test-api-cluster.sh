@@ -7,6 +7,9 @@
 # TAP on stdout.
 
 . "$(dirname "$0")/lib-api.sh"
+# the service manager the cluster create/join tasks call (written after api_setup; same pid
+# after the namespace re-exec)
+export PVE_SYSTEMCTL=/tmp/test-api-cluster-systemctl.$$
 api_setup
 login root@pam "$ROOT_PASSWORD"
 check "root@pam login" [ "$CODE" = 200 ]
@@ -105,7 +108,7 @@ printf '%s 6553F200 OK\n%s 6553F300 OK\n%s 6553F250 OK\n%s 6553F260 WARNINGS: 1\
     "$t_old" "$t_new" "$t_tok" "$t_vm" >>"$PVE_TASK_DIR/index"
 api GET /cluster/tasks
 check "tasks (root): all three, newest first" \
-    [ "$CODE" = 200 -a "$(jget '[.data[] | select(.starttime >= 1700000000) | .upid] | join(" ")')" = "$t_new $t_tok $t_vm $t_old" ]
+    [ "$CODE" = 200 -a "$(jget '[.data[] | select(.starttime >= 1700000000 and .starttime < 1700001000) | .upid] | join(" ")')" = "$t_new $t_tok $t_vm $t_old" ]
 check "tasks: token user split into user + tokenid" \
     [ "$(jget '.data[] | select(.upid == "'"$t_tok"'") | "\(.user) \(.tokenid)"')" = "auditor@pve tok" ]
 check "tasks: status and endtime from the index" \
@@ -159,6 +162,116 @@ bad "crs dependent option without ha-auto-rebalance" crs --data-urlencode 'crs=h
 bad "http_proxy not http" http_proxy -d http_proxy=ftp://x
 bad "set and delete the same key" delete -d console=vv -d delete=console
 
+# ---- /cluster/config ---------------------------------------------------------------------------
+# corosync.conf written under /etc/pve is synced to the host's /etc/corosync: give this
+# namespace its own
+mkdir -p "$TMP/corosync"
+mount --bind "$TMP/corosync" /etc/corosync
+printf '#!/bin/sh\necho "$@" >>%s\n' "$TMP/systemctl.log" >"$PVE_SYSTEMCTL"
+chmod +x "$PVE_SYSTEMCTL"
+# wait_task UPID: until the task stopped; EXIT = exitstatus
+wait_task() {
+    local i
+    for i in $(seq 100); do
+        api GET "/nodes/$NODE/tasks/$1/status"
+        [ "$(jget .data.status)" = stopped ] && break
+        sleep 0.1
+    done
+    EXIT=$(jget .data.exitstatus)
+}
+api GET /cluster/config
+check "config index" [ "$CODE" = 200 -a "$(jget '[.data[].name] | sort | join(",")')" = "apiversion,join,nodes,qdevice,totem" ]
+api GET /cluster/config/apiversion
+check "join API version 1" [ "$CODE" = 200 -a "$(jget .data)" = 1 ]
+api GET /cluster/config/nodes
+check "standalone: no corosync nodes" [ "$CODE" = 200 -a "$(jget '.data | length')" = 0 ]
+api GET /cluster/config/join
+check "standalone: join info 500 'not in a cluster'" \
+    [ "$CODE" = 500 ] && [[ $(jget .message) == *"node is not in a cluster"* ]]
+api POST /cluster/config -d clustername=bad_name
+check "create with an invalid cluster name: 400, nothing written" \
+    [ "$CODE" = 400 -a -n "$(jget .errors.clustername)" -a ! -e "$MNT/corosync.conf" ]
+api POST /cluster/config -d clustername=c1 --data-urlencode link0=address=10.0.0.1,prio=3
+check "create with a bad link0: 400" [ "$CODE" = 400 -a -n "$(jget .errors.link0)" -a ! -e "$MNT/corosync.conf" ]
+api POST /cluster/config -d clustername=democluster -d link0=10.0.0.1 -d nodeid=1
+check "create: a clustercreate task" [ "$CODE" = 200 ] && [[ $(jget .data) == UPID:$NODE:*:clustercreate:democluster:root@pam: ]]
+wait_task "$(jget .data)"
+check "create task OK, restarted corosync and pve-cluster through systemctl" \
+    [ "$EXIT" = OK -a "$(cat "$TMP/systemctl.log" 2>/dev/null)" = "restart corosync pve-cluster" ]
+conf1=$'logging {\n  debug: off\n  to_syslog: yes\n}\n\nnodelist {\n  node {\n    name: testnode\n    nodeid: 1\n    quorum_votes: 1\n    ring0_addr: 10.0.0.1\n  }\n}\n\nquorum {\n  provider: corosync_votequorum\n}\n\ntotem {\n  cluster_name: democluster\n  config_version: 1\n  interface {\n    linknumber: 0\n  }\n  ip_version: ipv4-6\n  link_mode: passive\n  secauth: on\n  version: 2\n}'
+check "create: corosync.conf in /etc/pve and on the host (PVE layout), authkey 256 bytes 0400" \
+    [ "$(cat "$MNT/corosync.conf")" = "$conf1" -a "$(cat /etc/corosync/corosync.conf)" = "$conf1" \
+    -a "$(stat -c %a:%s /etc/corosync/authkey)" = 400:256 ]
+api POST /cluster/config -d clustername=again
+check "create again: 500 'already exists'" [ "$CODE" = 500 ] && [[ $(jget .message) == *"already exists"* ]]
+api GET /cluster/config/nodes
+check "nodes: testnode from corosync.conf" \
+    [ "$(jget '[.data[] | "\(.node):\(.nodeid):\(.ring0_addr):\(.quorum_votes)"] | join(" ")')" = "testnode:1:10.0.0.1:1" ]
+api GET /cluster/config/totem
+check "totem: cluster_name, interfaces keyed by linknumber" \
+    [ "$(jget '"\(.data.cluster_name) \(.data.config_version) \(.data.interface["0"].linknumber)"')" = "democluster 1 0" ]
+api GET /cluster/config/join
+check "join info: nodelist with pve_addr, preferred_node, totem, config_digest (sha1 of the file)" \
+    [ "$CODE" = 200 -a "$(jget .data.preferred_node)" = "$NODE" -a "$(jget .data.nodelist[0].name)" = testnode \
+    -a -n "$(jget .data.nodelist[0].pve_addr)" -a "$(jget .data.totem.cluster_name)" = democluster \
+    -a "$(jget .data.config_digest)" = "$(sha1sum <"$MNT/corosync.conf" | cut -d' ' -f1)" ]
+api GET /cluster/config/join -d node=nosuch
+check "join info for an unknown node: 500" [ "$CODE" = 500 ] && [[ $(jget .message) == *"unknown node"* ]]
+
+head -c 256 /dev/urandom >/etc/corosync/authkey # make sure bytes >= 0x80 occur
+printf '\x00\x7f\x80\xff' | dd of=/etc/corosync/authkey conv=notrunc status=none
+api POST /cluster/config/nodes/node2 -d link0=10.0.0.2 -d apiversion=1
+check "addnode node2: 200 with corosync_conf (nodeid 2, config_version 2) = the new file" \
+    [ "$CODE" = 200 -a "$(jget .data.corosync_conf)" = "$(cat "$MNT/corosync.conf")" ] &&
+    grep -q 'config_version: 2' "$MNT/corosync.conf" &&
+    [ "$(awk '/name: node2/{getline; print $2}' "$MNT/corosync.conf")" = 2 ]
+check "addnode: corosync_authkey carries the host authkey byte for byte (one code point per byte)" \
+    python3 -c 'import json,sys; k=json.loads(sys.argv[1])["data"]["corosync_authkey"].encode("latin-1"); sys.exit(k != open("/etc/corosync/authkey","rb").read())' "$BODY"
+check "addnode: /etc/pve/nodes/node2 created" [ -d "$MNT/nodes/node2/qemu-server" ]
+check "cluster log: adding node node2" eval 'api GET /cluster/log; jget ".data[].msg" | grep -q "adding node node2 to cluster"'
+api POST /cluster/config/nodes/node3 --data-urlencode link0=address=10.0.0.3,priority=10 -d nodeid=7 -d votes=2
+check "addnode node3 with nodeid 7, 2 votes" \
+    [ "$CODE" = 200 ] && grep -q 'nodeid: 7' "$MNT/corosync.conf" && grep -q 'quorum_votes: 2' "$MNT/corosync.conf"
+cbefore=$(cat "$MNT/corosync.conf")
+bad_add() { # description code path curl-args...
+    local d=$1 code=$2 path=$3; shift 3
+    api POST "$path" "$@"
+    check "addnode $d: $code, corosync.conf unchanged" [ "$CODE" = "$code" -a "$(cat "$MNT/corosync.conf")" = "$cbefore" ]
+}
+bad_add "existing node" 500 /cluster/config/nodes/node2 -d link0=10.0.0.9
+bad_add "address in use" 500 /cluster/config/nodes/node4 -d link0=10.0.0.2
+bad_add "nodeid in use" 500 /cluster/config/nodes/node4 -d link0=10.0.0.4 -d nodeid=7
+bad_add "without any address" 500 /cluster/config/nodes/node4
+bad_add "bad node name" 400 /cluster/config/nodes/bad_name -d link0=10.0.0.4
+bad_add "nodeid 0" 400 /cluster/config/nodes/node4 -d link0=10.0.0.4 -d nodeid=0
+bad_add "new_node_ip not an IP" 400 /cluster/config/nodes/node4 -d new_node_ip=nope
+bad_add "apiversion 0" 400 /cluster/config/nodes/node4 -d link0=10.0.0.4 -d apiversion=0
+api POST /cluster/config/nodes/node2 -d link0=10.0.0.2 -d force=1
+check "addnode an existing node with force and the same nodeid/votes: allowed" [ "$CODE" = 200 ]
+api POST /cluster/config/nodes/node4 -d new_node_ip=10.0.0.4 -d link1=10.1.0.4
+check "addnode with new_node_ip and an extra link: the link ignored with a warning" \
+    [ "$CODE" = 200 ] && [[ $(jget .data.warnings[0]) == *link1* ]] && ! grep -q 10.1.0.4 "$MNT/corosync.conf"
+api DELETE /cluster/config/nodes/node4
+check "delnode node4: gone, config_version bumped" \
+    [ "$CODE" = 200 ] && ! grep -q node4 "$MNT/corosync.conf" && grep -q 'config_version: 6' "$MNT/corosync.conf"
+api DELETE /cluster/config/nodes/node3
+check "delnode node3" [ "$CODE" = 200 ] && ! grep -q node3 "$MNT/corosync.conf"
+api DELETE /cluster/config/nodes/testnode
+check "delnode of this node: 500 'Cannot delete myself'" [ "$CODE" = 500 ] && [[ $(jget .message) == *"Cannot delete myself"* ]]
+api DELETE /cluster/config/nodes/nosuch
+check "delnode of an unknown node: 500" [ "$CODE" = 500 ] && [[ $(jget .message) == *"not a known host"* ]]
+fp=$(printf 'AB:%.0s' $(seq 31))AB
+api POST /cluster/config/join -d "hostname=${BASE%/api2/json}" -d password=x -d fingerprint=00
+check "join with a malformed fingerprint: 400" [ "$CODE" = 400 -a -n "$(jget .errors.fingerprint)" ]
+api POST /cluster/config/join -d "hostname=${BASE%/api2/json}" --data-urlencode "password=$ROOT_PASSWORD" -d "fingerprint=$fp"
+check "join from a node that is already in a cluster: clusterjoin task" \
+    [ "$CODE" = 200 ] && [[ $(jget .data) == *:clusterjoin::root@pam: ]]
+wait_task "$(jget .data)"
+check "join task fails 'Check if node may join a cluster failed!', nothing changed" \
+    [ "$EXIT" = "Check if node may join a cluster failed!" -a "$(cat "$TMP/systemctl.log")" = "restart corosync pve-cluster" ]
+api GET "/nodes/$NODE/tasks/$(jget .data.upid)/log"
+check "join task log lists the reasons" eval 'jget ".data[].t" | grep -q "authentication key .* already exists"'
+
 # ---- permissions -------------------------------------------------------------------------------
 login auditor@pve auditpw
 check "auditor login" [ "$CODE" = 200 ]
@@ -175,9 +288,18 @@ check "auditor: resources sees guests, storage and node stats" \
 api GET /cluster/status
 check "auditor: status 200" [ "$CODE" = 200 ]
 api GET /cluster/tasks
-check "auditor (Sys.Audit on /): all tasks" [ "$(jget '[.data[] | select(.starttime >= 1700000000)] | length')" = 4 ]
+check "auditor (Sys.Audit on /): all tasks" [ "$(jget '[.data[] | select(.starttime >= 1700000000 and .starttime < 1700001000)] | length')" = 4 ]
 api GET /cluster/log
 check "auditor: cluster log readable" [ "$CODE" = 200 ]
+api GET /cluster/config/nodes
+check "auditor: config/nodes readable" [ "$CODE" = 200 -a "$(jget '.data | length')" = 2 ]
+cbefore=$(cat "$MNT/corosync.conf")
+api POST /cluster/config/nodes/node5 -d link0=10.0.0.5
+check "auditor: addnode 403 (root only), unchanged" [ "$CODE" = 403 -a "$(cat "$MNT/corosync.conf")" = "$cbefore" ]
+api DELETE /cluster/config/nodes/node2
+check "auditor: delnode 403" [ "$CODE" = 403 ] && grep -q node2 "$MNT/corosync.conf"
+api POST /cluster/config/join -d hostname=x -d password=x -d "fingerprint=$fp"
+check "auditor: join 403" [ "$CODE" = 403 ]
 
 login nobody@pve nobodypw
 check "unprivileged login" [ "$CODE" = 200 ]
@@ -193,6 +315,8 @@ api GET /cluster/tasks
 check "unprivileged: no tasks of others" [ "$CODE" = 200 -a "$(jget '.data | length')" = 0 ]
 api GET /cluster/nextid
 check "unprivileged: nextid allowed" [ "$CODE" = 200 -a "$(jget .data)" = 300 ]
+api GET /cluster/config/nodes
+check "unprivileged: config/nodes 403" [ "$CODE" = 403 ]
 
 login vmonly@pve vmonlypw
 api GET /cluster/resources -d type=vm
@@ -203,4 +327,5 @@ api GET /cluster/tasks
 check "user without Sys.Audit: only their own tasks" \
     [ "$CODE" = 200 -a "$(jget '[.data[].upid] | join(" ")')" = "$t_vm" -a "$(jget .data[0].status)" = "WARNINGS: 1" ]
 
+rm -f "$PVE_SYSTEMCTL"
 api_finish

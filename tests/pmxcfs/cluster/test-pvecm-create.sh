@@ -35,10 +35,10 @@ for bad in "" "under_score" "sixteen-chars-xx" "dot.ted"; do
     check "refuses cluster name '$bad'" \
         eval '! "$PVECM" create "$bad" --link0 192.0.2.5 2>/dev/null && [ ! -e "$PVE_COROSYNC_CONF" ]'
 done
-check "refuses --nodeid 0, --votes x, a link0 with options" \
+check "refuses --nodeid 0, --votes x, a link0 with an unknown option" \
     eval '! "$PVECM" create c1 --nodeid 0 --link0 192.0.2.5 2>/dev/null &&
         ! "$PVECM" create c1 --votes x --link0 192.0.2.5 2>/dev/null &&
-        ! "$PVECM" create c1 --link0 address=192.0.2.5,priority=3 2>/dev/null && [ ! -e "$PVE_COROSYNC_CONF" ]'
+        ! "$PVECM" create c1 --link0 address=192.0.2.5,bogus=3 2>/dev/null && [ ! -e "$PVE_COROSYNC_CONF" ]'
 
 check "create c1 --nodeid 3 --votes 2 --link0 address=192.0.2.5 succeeds" \
     eval '"$PVECM" create c1 --nodeid 3 --votes 2 --link0 address=192.0.2.5 >"$tmp/out"'
