@@ -196,6 +196,10 @@ int user_cfg_builtin_role(const char *name, PrivSet *ret) {
     return -ENOENT;
 }
 
+const char *user_cfg_builtin_role_name(size_t i) {
+    return i < ELEMENTSOF(builtin_roles) ? builtin_roles[i].name : NULL;
+}
+
 /* ---- model --------------------------------------------------------------------------------- */
 
 static void strv_free_n(char **v, size_t n) {

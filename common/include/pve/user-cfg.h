@@ -29,6 +29,8 @@ const char *priv_name(unsigned i);
 int priv_from_name(const char *name);
 /* Privileges of a built-in role into *ret: 0, or -ENOENT if name is not built in. */
 int user_cfg_builtin_role(const char *name, PrivSet *ret);
+/* Name of built-in role i (sorted), NULL past the last. */
+const char *user_cfg_builtin_role_name(size_t i);
 
 typedef struct UserCfgToken {
     char *name;     /* the part after '!' */
