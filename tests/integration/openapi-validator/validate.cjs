@@ -70,7 +70,8 @@ function conforms(schema, v) {
   return true;
 }
 
-// OpenAPI 3.0 schema objects -> draft-04 for ajv: "nullable" becomes a type list
+// OpenAPI 3.0 schema objects -> draft-04 for ajv: "nullable" becomes a type list, and a
+// boolean also accepts 0/1, which is how upstream (and we) put booleans on the wire
 function toJsonSchema(s) {
   if (Array.isArray(s)) return s.map(toJsonSchema);
   if (!s || typeof s !== "object") return s;
@@ -80,6 +81,10 @@ function toJsonSchema(s) {
     out[k] = k === "properties" ? Object.fromEntries(Object.entries(v).map(([a, b]) => [a, toJsonSchema(b)])) : toJsonSchema(v);
   }
   if (s.nullable && s.type) out.type = [s.type, "null"];
+  if (s.type === "boolean") {
+    delete out.type;
+    out.anyOf = [{ type: s.nullable ? ["boolean", "null"] : "boolean" }, { enum: [0, 1] }];
+  }
   return out;
 }
 
