@@ -77,6 +77,7 @@ static int worker_main(unsigned index, void *userdata) {
         .router = s->router,
         .env = &s->env,
         .trust_client_ip = true, /* pveproxy forwards the real client as PVEClientIP */
+        .compress = true,
     };
     _cleanup_(api_server_freep) ApiServer *api = NULL;
     r = api_server_new(e, &acfg, &api);
@@ -93,7 +94,12 @@ static int worker_main(unsigned index, void *userdata) {
         return log_error_errno(r, "worker: cannot serve: %m");
     r = sd_event_add_signal(e, &chld, SIGCHLD, on_sigchld, s);
     if (r >= 0)
-        r = prefork_worker_run(e, s->http, PD_DRAIN_MSEC);
+        r = prefork_worker_run(
+            e,
+            &(PreforkServe){
+                .quiesce = prefork_http_quiesce, .busy = prefork_http_busy, .userdata = s->http},
+            PD_DRAIN_MSEC
+        );
     s->http = http_server_free(s->http);
     s->event = NULL;
     return r;

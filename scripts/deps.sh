@@ -8,7 +8,7 @@ build_pkgs=(
     gcc meson ninja-build pkg-config
     libsystemd-dev libjansson-dev libssl-dev libcmocka-dev
     libfuse3-dev fuse3 libsqlite3-dev sqlite3 libqb-dev zlib1g-dev
-    libmicrohttpd-dev libcrypt-dev libpam0g-dev
+    libmicrohttpd-dev libcrypt-dev libpam0g-dev libcurl4-openssl-dev libgnutls28-dev
     libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev libcorosync-common-dev
 )
 test_pkgs=(python3 procps iproute2 util-linux psmisc curl corosync jq openssl

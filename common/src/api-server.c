@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "pve/api-auth.h"
 #include "pve/auth-ticket.h"
 #include "pve/cfs-file.h"
+#include "pve/gzip.h"
 #include "pve/log.h"
 #include "pve/paths.h"
 #include "pve/string-util.h"
@@ -87,6 +89,28 @@ static void send_now(
     const char *const *extra,
     const char *user
 ) {
+    _cleanup_free_ void *packed = NULL;
+    const char *headers[32];
+    GzipEncoding enc = GZIP_NONE;
+    if (s->cfg.compress && len >= GZIP_MIN_SIZE && gzip_content_type_compressible(ct))
+        enc = gzip_negotiate(http_request_header(req, "Accept-Encoding"));
+    for (const char *const *h = extra; enc != GZIP_NONE && h && *h; h += 2)
+        if (strcasecmp(*h, "Content-Encoding") == 0)
+            enc = GZIP_NONE; /* already encoded (forwarded answers) */
+    size_t packed_len = 0;
+    if (enc != GZIP_NONE && gzip_compress(enc, body, len, &packed, &packed_len) >= 0) {
+        size_t n = 0;
+        for (const char *const *h = extra; h && *h && n + 4 < ELEMENTSOF(headers); h += 2) {
+            headers[n++] = h[0];
+            headers[n++] = h[1];
+        }
+        headers[n++] = "Content-Encoding";
+        headers[n++] = gzip_encoding_name(enc);
+        headers[n] = NULL;
+        extra = headers;
+        body = packed;
+        len = packed_len;
+    }
     int r = http_reply(req, status, reason, len ? ct : NULL, body ?: "", len, extra);
     if (r == -EINVAL || r == -ENOMEM) {
         status = 500;

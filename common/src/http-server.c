@@ -19,6 +19,7 @@
 
 #include <assert.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <poll.h>
 #include <stdio.h>
@@ -320,8 +321,9 @@ static void server_run_soon(HttpServer *s) {
 
 /* ---- replies ----------------------------------------------------------------------------- */
 
-/* Write a complete response past MHD (to get our own reason phrase), then half-close: MHD's
- * own attempt to send fails and it drops the connection, which a status >= 400 does anyway. */
+/* Write a complete response past MHD (to get our own reason phrase; over TLS through the
+ * connection's GnuTLS session), then half-close: MHD's own attempt to send fails and it drops
+ * the connection, which a status >= 400 does anyway. */
 static int raw_send_response(
     HttpRequest *req,
     unsigned status,
@@ -358,9 +360,33 @@ static int raw_send_response(
     if (b.error < 0)
         return b.error;
 
+    gnutls_session_t tls = NULL;
+    if (req->server->tls) {
+        const union MHD_ConnectionInfo *ti =
+            MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (!ti || !ti->tls_session)
+            return -EBADF;
+        tls = ti->tls_session;
+    }
+
     size_t off = 0;
     int waited = 0;
     while (off < b.len) {
+        if (tls) {
+            ssize_t n = gnutls_record_send(tls, b.data + off, b.len - off);
+            if (n >= 0) {
+                off += (size_t) n;
+                continue;
+            }
+            if (n == GNUTLS_E_INTERRUPTED)
+                continue;
+            if (n != GNUTLS_E_AGAIN || waited >= RAW_WRITE_TIMEOUT)
+                return -EIO;
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            (void) poll(&p, 1, 50);
+            waited += 50;
+            continue;
+        }
         ssize_t n = send(fd, b.data + off, b.len - off, MSG_NOSIGNAL);
         if (n >= 0) {
             off += (size_t) n;
@@ -436,8 +462,7 @@ int http_reply(
     format_http_date(date, time(NULL));
 
     struct MHD_Response *resp;
-    if (status >= 400 && phrase[0] && !req->server->tls &&
-        !streq(phrase, MHD_get_reason_phrase_for(status))) {
+    if (status >= 400 && phrase[0] && !streq(phrase, MHD_get_reason_phrase_for(status))) {
         req->replied = true; /* from here on the client has (or lost) its answer */
         int r =
             raw_send_response(req, status, phrase, content_type, body, len, extra_headers, date);

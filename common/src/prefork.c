@@ -230,15 +230,23 @@ Prefork *prefork_free(Prefork *p, unsigned timeout_ms) {
 /* ---- worker side ---------------------------------------------------------------------------- */
 
 typedef struct Drain {
-    HttpServer *http;
+    const PreforkServe *serve;
     sd_event_source *poll;
     uint64_t deadline;
     bool stopping;
 } Drain;
 
+void prefork_http_quiesce(void *http) {
+    (void) http_server_quiesce(http);
+}
+
+bool prefork_http_busy(void *http) {
+    return http_server_n_connections(http) > 0;
+}
+
 static int drain_poll(sd_event_source *s, uint64_t usec, void *userdata) {
     Drain *d = userdata;
-    if (http_server_n_connections(d->http) == 0 || usec >= d->deadline)
+    if (!d->serve->busy(d->serve->userdata) || usec >= d->deadline)
         return sd_event_exit(sd_event_source_get_event(s), 0);
     return sd_event_source_set_time(s, usec + 50 * 1000);
 }
@@ -247,10 +255,10 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
     Drain *d = userdata;
     (void) si;
     sd_event *e = sd_event_source_get_event(s);
-    if (d->stopping || !d->http)
+    if (d->stopping || !d->serve)
         return sd_event_exit(e, 0);
     d->stopping = true;
-    (void) http_server_quiesce(d->http);
+    d->serve->quiesce(d->serve->userdata);
     uint64_t now = 0;
     (void) sd_event_now(e, CLOCK_MONOTONIC, &now);
     d->deadline += now;
@@ -264,8 +272,8 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
     return 0;
 }
 
-int prefork_worker_run(sd_event *e, HttpServer *http, unsigned drain_ms) {
-    Drain d = {.http = http, .deadline = (uint64_t) drain_ms * 1000ULL};
+int prefork_worker_run(sd_event *e, const PreforkServe *serve, unsigned drain_ms) {
+    Drain d = {.serve = serve, .deadline = (uint64_t) drain_ms * 1000ULL};
     sd_event_source *term = NULL, *intr = NULL, *hup = NULL;
     int r = sd_event_add_signal(e, &term, SIGTERM, on_stop, &d);
     if (r >= 0)

@@ -77,6 +77,7 @@ api_setup() {
     TMP=$(mktemp -d /tmp/test-api.XXXXXX)
     MNT=$TMP/mnt
     mkdir -p "$MNT" "$TMP/var" "$TMP/run" "$TMP/tasks" "$TMP/pam.d"
+    chmod 755 "$TMP" # www-data (pveproxy) must reach the mount
     export PVE_CFS_MOUNTPOINT=$MNT
     export PVE_DAEMON_PIDFILE=$TMP/pvedaemon.pid
     export PVE_CFS_IPC_SERVICE="apitest$$"

@@ -54,6 +54,7 @@ typedef struct ApiServerConfig {
     ApiEnv *env;             /* borrowed; handlers get it as call->userdata */
     bool trust_client_ip;    /* believe PVEClientIP from localhost (pvedaemon) */
     bool check_csrf;         /* CSRFPreventionToken for non-GET ticket requests (pveproxy) */
+    bool compress;           /* gzip/deflate answers > 1 KiB when the client accepts it */
     ApiForwardFn forward;
     HttpHandler fallback; /* non-/api2 requests; NULL: 501 "no such uri" */
     ApiAccessLogFn access_log;

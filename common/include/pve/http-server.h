@@ -15,6 +15,8 @@
 #pragma once
 
 #include <jansson.h>
+#include <sys/socket.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +72,8 @@ typedef struct HttpServerConfig {
     /* PEM text of the certificate chain and key: both set enables TLS (GnuTLS backend). */
     const char *tls_cert_pem;
     const char *tls_key_pem;
+    const char *tls_priorities; /* GnuTLS priority string, NULL = library default */
+    bool no_listen;             /* no socket: connections via http_server_add_connection() */
     unsigned idle_timeout_sec;   /* 0: HTTP_DEFAULT_IDLE_TIMEOUT */
     unsigned keepalive_requests; /* 0: HTTP_DEFAULT_KEEPALIVE */
     bool no_keepalive;           /* close after every request (spiceproxy) */
@@ -105,6 +109,10 @@ int http_server_get_port(HttpServer *s);
 /* A listening TCP socket as http_server_new() creates it (address NULL = 127.0.0.1, "::" =
  * dual-stack), for sharing between prefork workers. The fd or a negative errno. */
 int http_listen(const char *address, uint16_t port);
+
+/* Hand an accepted connection to a no_listen server (fd is owned by the server afterwards,
+ * also on failure). 0 or a negative errno. */
+int http_server_add_connection(HttpServer *s, int fd, const struct sockaddr *addr, socklen_t len);
 
 /* Stop accepting connections (for a graceful stop or reload: the listening socket stays open
  * in processes sharing it). Requests in flight are answered, without keep-alive. 0, -EBADF. */
@@ -151,7 +159,7 @@ int http_request_suspend(HttpRequest *req);
  *
  * Note: libmicrohttpd 0.9 cannot send its own reason phrases; for plain HTTP and a status
  * >= 400 the response is written to the socket directly (the connection closes anyway).
- * TODO: TLS connections still get the standard phrase (needs gnutls_record_send()).
+ * Over TLS the same is done through the connection's GnuTLS session.
  */
 int http_reply(
     HttpRequest *req,

@@ -31,11 +31,24 @@ Prefork *prefork_free(Prefork *p, unsigned timeout_ms);
 /* Workers currently alive (for tests/status). */
 unsigned prefork_n_alive(const Prefork *p);
 
+#include <stdbool.h>
+
 #include "pve/http-server.h"
 
+/* What a worker serves, for the drain on SIGTERM. */
+typedef struct PreforkServe {
+    void (*quiesce)(void *userdata); /* stop accepting new connections */
+    bool (*busy)(void *userdata);    /* connections still open */
+    void *userdata;
+} PreforkServe;
+
 /*
- * The serving half of a worker: run e until SIGTERM/SIGINT, then stop accepting (http may be
- * NULL), answer what is in flight and return once no connection is left or drain_ms passed.
- * SIGHUP is ignored (reloads are the supervisor's business). Returns 0 or a negative errno.
+ * The serving half of a worker: run e until SIGTERM/SIGINT, then quiesce, answer what is in
+ * flight and return once nothing is busy or drain_ms passed. SIGHUP is ignored (reloads are
+ * the supervisor's business). Returns 0 or a negative errno.
  */
-int prefork_worker_run(sd_event *e, HttpServer *http, unsigned drain_ms);
+int prefork_worker_run(sd_event *e, const PreforkServe *serve, unsigned drain_ms);
+
+/* PreforkServe for a single HttpServer. */
+void prefork_http_quiesce(void *http);
+bool prefork_http_busy(void *http);

@@ -1,0 +1,150 @@
+#!/bin/bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
+#
+# pveproxy over real HTTPS with curl, in front of pvedaemon and a local-mode pmxcfs: generated
+# certificates, local and forwarded (protected) calls, bad auth, CSRF, the redirect of
+# plaintext requests, compression, static files and traversal attempts, the host ACL after a
+# reload, the access log, and the privilege drop (www-data cannot read /etc/pve/priv).
+# TAP on stdout.
+
+. "$(dirname "$0")/lib-api.sh"
+PVEPROXY=$(readlink -f "$ROOT/pveproxy/pveproxy")
+api_setup
+
+pd_port=${BASE#http://127.0.0.1:}
+pd_port=${pd_port%%/*}
+pp_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PB=https://127.0.0.1:$pp_port
+mkdir -p "$TMP/www/js" "$TMP/proxyrun"
+echo '<html>PVE UI</html>' >"$TMP/www/index.html"
+printf 'var x = 1;\n%.0s' $(seq 200) >"$TMP/www/js/app.js"
+ln -s /etc/passwd "$TMP/www/js/passwd.js"
+chmod -R a+rX "$TMP/www"
+chown www-data "$TMP/proxyrun"
+export PVE_PROXY_DEFAULTS=$TMP/default-pveproxy
+printf '# test settings\nLISTEN_IP="127.0.0.1"\n' >"$PVE_PROXY_DEFAULTS"
+
+pp_pid=
+pp_cleanup() {
+    if [ -n "$pp_pid" ] && kill -0 "$pp_pid" 2>/dev/null; then
+        kill -TERM "$pp_pid"
+        for _ in $(seq 100); do kill -0 "$pp_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pp_pid" 2>/dev/null
+    fi
+    api_cleanup
+}
+trap pp_cleanup EXIT
+
+PVE_DAEMON_PIDFILE=$TMP/proxyrun/pveproxy.pid "$PVEPROXY" start --foreground --port "$pp_port" \
+    --daemon-url "http://127.0.0.1:$pd_port" --www-dir "$TMP/www" \
+    --access-log "$TMP/log/access.log" >"$TMP/pp.log" 2>&1 &
+pp_pid=$!
+if wait_until 30 curl -ks -o /dev/null "$PB/"; then ok "pveproxy serves HTTPS"; else
+    not_ok "pveproxy serves HTTPS" "$(cat "$TMP/pp.log")"; api_finish
+fi
+
+check "cluster CA and node certificate generated" \
+    bash -c "[ -s '$MNT/pve-root-ca.pem' ] && [ -s '$MNT/priv/pve-root-ca.key' ] && [ -s '$MNT/nodes/$NODE/pve-ssl.pem' ]"
+check "the served certificate verifies against the cluster CA" \
+    curl -s -o /dev/null --cacert "$MNT/pve-root-ca.pem" --resolve "$NODE:$pp_port:127.0.0.1" "https://$NODE:$pp_port/"
+st=$(PVE_DAEMON_PIDFILE=$TMP/proxyrun/pveproxy.pid "$PVEPROXY" status)
+check "pveproxy status: running" [ "$st" = running ]
+
+# privilege drop
+workers=$(ps --ppid "$pp_pid" -o pid= | tr -d ' ')
+uids=$(for w in $pp_pid $workers; do awk '/^Uid:/ {print $2}' "/proc/$w/status"; done | sort -u)
+check "supervisor and workers run as www-data" [ "$uids" = "$(id -u www-data)" ]
+if setpriv --reuid=www-data --regid=www-data --init-groups cat "$MNT/priv/authkey.key" >/dev/null 2>&1; then
+    not_ok "www-data cannot read /etc/pve/priv"
+else
+    ok "www-data cannot read /etc/pve/priv"
+fi
+
+pcurl() { curl -ks -w '\n%{http_code}' "$@"; }
+split() { CODE=${1##*$'\n'}; BODY=${1%$'\n'*}; }
+
+t0=$SECONDS
+split "$(pcurl "$PB/api2/json/version")"
+check "no ticket: 401 after >= 3 s" [ "$CODE" = 401 -a $((SECONDS - t0)) -ge 2 ]
+
+split "$(pcurl -d username=root@pam --data-urlencode "password=$ROOT_PASSWORD" "$PB/api2/json/access/ticket")"
+TICKET=$(jget .data.ticket)
+CSRF=$(jget .data.CSRFPreventionToken)
+check "login through pveproxy (protected call forwarded to pvedaemon)" [ "$CODE" = 200 -a -n "$TICKET" ]
+grep -q "successful auth for user 'root@pam'" "$TMP/pd.log"
+check "pvedaemon handled the login" [ $? = 0 ]
+
+split "$(pcurl -b "PVEAuthCookie=$TICKET" "$PB/api2/json/version")"
+check "GET /version with the ticket: 200" [ "$CODE" = 200 -a -n "$(jget .data.version)" ]
+
+split "$(pcurl -b "PVEAuthCookie=garbage" "$PB/api2/json/version")"
+check "bad ticket: 401" [ "$CODE" = 401 ]
+
+# a modifying call: without CSRF token 401, with it the call goes through
+split "$(pcurl -X POST -b "PVEAuthCookie=$TICKET" --data-urlencode "password=$TICKET" -d username=root@pam "$PB/api2/json/access/ticket")"
+check "world call without CSRF token is fine" [ "$CODE" = 200 ]
+u="$PB/api2/json/nodes/$NODE/status"
+out=$(curl -ks -i -X POST -b "PVEAuthCookie=$TICKET" -d command=reboot "$u")
+check "POST without CSRF token: 401 invalid csrf token" grep -q '^HTTP/1.1 401 Permission denied - invalid csrf token' <<<"$out"
+out=$(curl -ks -i -X POST -b "PVEAuthCookie=$TICKET" -H "CSRFPreventionToken: 00000000:AAAA" -d command=reboot "$u")
+check "POST with a wrong CSRF token: 401" grep -q '^HTTP/1.1 401' <<<"$out"
+check "nothing reached the power command" [ ! -s "$POWER_LOG" ]
+out=$(curl -ks -i -X POST -b "PVEAuthCookie=$TICKET" -H "CSRFPreventionToken: $CSRF" -d command=reboot "$u")
+check "POST with the CSRF token runs (forwarded to pvedaemon)" \
+    bash -c 'grep -q "^HTTP/1.1 200" <<<"$1" && grep -qx reboot "$2"' _ "$out" "$POWER_LOG"
+
+# plaintext on the TLS port
+out=$(curl -s -i "http://127.0.0.1:$pp_port/api2/json/version?x=1")
+check "plaintext GET: 301 to https" \
+    bash -c 'grep -q "^HTTP/1.1 301" <<<"$1" && grep -qi "^Location: https://127.0.0.1:$2/api2/json/version?x=1" <<<"$1"' _ "$out" "$pp_port"
+out=$(curl -s -i -X POST -d a=b "http://127.0.0.1:$pp_port/api2/json/version")
+check "plaintext POST: 308" grep -q '^HTTP/1.1 308' <<<"$out"
+
+# compression
+hdr=$(curl -ks -o "$TMP/openapi.gz" -D - -H 'Accept-Encoding: gzip' "$PB/api2/openapi.json")
+check "gzip when accepted" bash -c 'grep -qi "^Content-Encoding: gzip" <<<"$1" && gzip -t "$2"' _ "$hdr" "$TMP/openapi.gz"
+hdr=$(curl -ks -o /dev/null -D - "$PB/api2/openapi.json")
+check "no compression when not accepted" bash -c '! grep -qi "^Content-Encoding" <<<"$1"' _ "$hdr"
+
+# static files
+split "$(pcurl "$PB/")"
+check "index page" [ "$CODE" = 200 -a "${BODY%$'\n'}" = '<html>PVE UI</html>' ]
+split "$(pcurl "$PB/js/app.js")"
+check "static file" [ "$CODE" = 200 -a "${BODY:0:10}" = 'var x = 1;' ]
+lm=$(curl -ks -D - -o /dev/null "$PB/js/app.js" | sed -n 's/^Last-Modified: //Ip' | tr -d '\r')
+code=$(curl -ks -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $lm" "$PB/js/app.js")
+check "If-Modified-Since: 304" [ "$code" = 304 ]
+for p in '/../../../etc/passwd' '/js/../../../../etc/passwd' '/%2e%2e/%2e%2e/etc/passwd' '/js/passwd.js' '/.hidden' '/js//app.js'; do
+    split "$(pcurl --path-as-is "$PB$p")"
+    if [ "$CODE" != 200 ] && ! grep -q 'root:' <<<"$BODY"; then ok "traversal refused: $p ($CODE)"; else
+        not_ok "traversal refused: $p" "code=$CODE"
+    fi
+done
+
+# access log
+check "access log line in upstream format" \
+    grep -qE '^127\.0\.0\.1 - root@pam \[[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9:]{8} [+-][0-9]{4}\] "GET /api2/json/version HTTP/1\.1" 200 [0-9]+$' "$TMP/log/access.log"
+
+# host ACL, applied by a reload
+printf 'LISTEN_IP="127.0.0.1"\nDENY_FROM="127.0.0.0/8"\nPOLICY="allow"\n' >"$PVE_PROXY_DEFAULTS"
+kill -HUP "$pp_pid"
+denied() {
+    ! curl -ks -o /dev/null --max-time 2 "$PB/api2/json/version" &&
+        grep -qE '^127\.0\.0\.1 - - \[.*\] "-" 403 -$' "$TMP/log/access.log"
+}
+check "after reload, a denied client is disconnected and logged as 403" wait_until 15 denied
+printf 'LISTEN_IP="127.0.0.1"\nALLOW_FROM="127.0.0.1"\nDENY_FROM="all"\n' >"$PVE_PROXY_DEFAULTS"
+kill -HUP "$pp_pid"
+allowed() { [ "$(curl -ks -o /dev/null -w '%{http_code}' -b "PVEAuthCookie=$TICKET" "$PB/api2/json/version")" = 200 ]; }
+check "ALLOW_FROM match wins over DENY_FROM all" wait_until 15 allowed
+
+printf 'COMPRESSION=maybe\n' >"$PVE_PROXY_DEFAULTS"
+out=$("$PVEPROXY" --check 2>&1); rc=$?
+check "--check names the bad line" bash -c '[ "$1" != 0 ] && grep -q "default-pveproxy line 1: COMPRESSION" <<<"$2"' _ "$rc" "$out"
+
+kill -TERM "$pp_pid"
+if wait_until 20 eval '! kill -0 $pp_pid 2>/dev/null'; then ok "pveproxy stops on SIGTERM"; pp_pid=; else
+    not_ok "pveproxy stops on SIGTERM"
+fi
+[ $failed = 0 ] || { echo "# pveproxy log:"; sed 's/^/# /' "$TMP/pp.log"; }
+api_finish
