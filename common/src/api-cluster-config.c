@@ -266,16 +266,6 @@ static void log_cluster(ApiCall *call, const char *fmt, const char *arg) {
     (void) cfs_ipc_log_cluster_msg(5, "pvedaemon", api_user(call), msg);
 }
 
-/* /etc/pve/nodes/<name>/{qemu-server,lxc,openvz,priv} as upstream's gen_local_dirs */
-static void gen_local_dirs(const char *name) {
-    static const char *const sub[] = {"", "/qemu-server", "/lxc", "/openvz", "/priv"};
-    for (size_t i = 0; i < ELEMENTSOF(sub); i++) {
-        _cleanup_free_ char *p = NULL;
-        if (asprintf(&p, "%s/nodes/%s%s", cfs_file_mountpoint(), name, sub[i]) >= 0)
-            (void) mkdir(p, 0755);
-    }
-}
-
 /* ---- POST /cluster/config/nodes/{node} --------------------------------------------------------
  */
 
@@ -332,7 +322,7 @@ static int h_add_node(ApiCall *call) {
     if (r < 0)
         return r;
     log_cluster(call, "adding node %s to cluster", a.add.name);
-    gen_local_dirs(a.add.name);
+    cluster_gen_local_dirs(a.add.name);
 
     _cleanup_free_ char *key = NULL, *key_text = NULL;
     size_t key_len = 0, text_len = 0;

@@ -59,6 +59,18 @@ static char *cfs_path(const char *rel) {
     return asprintf(&p, "%s/%s", cfs_file_mountpoint(), rel) < 0 ? NULL : p;
 }
 
+void cluster_gen_local_dirs(const char *name) {
+    static const char *const sub[] = {"", "/qemu-server", "/lxc", "/openvz", "/priv"};
+    _cleanup_free_ char *nodes = cfs_path("nodes");
+    if (nodes)
+        (void) mkdir(nodes, 0755);
+    for (size_t i = 0; i < ELEMENTSOF(sub); i++) {
+        _cleanup_free_ char *p = NULL;
+        if (asprintf(&p, "%s/nodes/%s%s", cfs_file_mountpoint(), name, sub[i]) >= 0)
+            (void) mkdir(p, 0755);
+    }
+}
+
 /* ---- names, links, addresses ------------------------------------------------------------------
  */
 
@@ -329,6 +341,7 @@ int cluster_create(ClusterCreateParams *p, FILE *out, char **reterr_msg) {
     r = cfs_file_write(PVE_CFS_COROSYNC_CONF, text, len);
     if (r < 0)
         return fail(reterr_msg, r, "cannot write '%s': %s", cfs_conf, strerror(-r));
+    cluster_gen_local_dirs(p->nodename);
     return 0;
 }
 
@@ -787,6 +800,7 @@ static int finish_join(
         return fail(reterr_msg, r, "starting pve-cluster failed");
     if ((r = wait_quorum(quorum_timeout_s ? quorum_timeout_s : 120, out, reterr_msg)) < 0)
         return r;
+    cluster_gen_local_dirs(nodename);
     fprintf(out, "successfully added node '%s' to cluster.\n", nodename);
     return 0;
 }

@@ -115,6 +115,9 @@ int cluster_conf_remove_node(
     char **reterr_msg
 );
 
+/* /etc/pve/nodes/<name> with qemu-server, lxc, openvz and priv (upstream's gen_local_dirs). */
+void cluster_gen_local_dirs(const char *name);
+
 /* The cluster filesystem is quorate (/etc/pve/local is writable by its owner, as upstream). */
 bool cluster_cfs_quorate(void);
 
