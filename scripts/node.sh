@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # The README's node command: install what is missing, build, and bring up what exists of a
-# single node: pmxcfs in local mode on /etc/pve and pvedaemon's first slice on 127.0.0.1:85. It
-# says plainly what is still missing.
+# single node: pmxcfs in local mode on /etc/pve, pvedaemon on 127.0.0.1:85 and pveproxy on
+# https://<host>:8006. It says plainly what is still missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,7 @@ ninja -C build
 
 pmxcfs=build/pmxcfs/pmxcfs
 pvedaemon=build/pvedaemon/pvedaemon
+pveproxy=build/pveproxy/pveproxy
 [ -e /dev/fuse ] || { echo "/dev/fuse is missing: load the fuse module (modprobe fuse)" >&2; exit 1; }
 if [ "$($pmxcfs status)" = running ]; then
     echo "pmxcfs is already running"
@@ -28,14 +29,23 @@ else
     $pvedaemon start
 fi
 
+if [ "$($pveproxy status)" = running ]; then
+    echo "pveproxy is already running"
+else
+    $pveproxy start
+fi
+
 host=$(hostname -f 2>/dev/null || hostname)
 cat <<MSG
 
 pmxcfs:    $($pmxcfs status); /etc/pve mounted in local mode (try: ls -la /etc/pve; cat /etc/pve/.members)
-pvedaemon: $($pvedaemon status); API on http://127.0.0.1:85/api2/json - first slice only:
-           POST /access/ticket (pve-realm users in /etc/pve/priv/shadow.cfg), GET /version, GET /nodes
-Stop them: $pvedaemon stop; $pmxcfs stop
+pvedaemon: $($pvedaemon status); privileged API on http://127.0.0.1:85/api2/json
+pveproxy:  $($pveproxy status); https://$host:8006/api2/json (self-signed: cluster CA in
+           /etc/pve/pve-root-ca.pem). Log in as root@pam with root's password, e.g.
+           curl -k -d username=root@pam --data-urlencode password=... https://$host:8006/api2/json/access/ticket
+           or: build/pvedaemon/pvesh get /nodes
+Stop them: $pveproxy stop; $pvedaemon stop; $pmxcfs stop
 
-Not there yet: pveproxy (https://$host:8006), pvestatd and the other daemons;
+Not there yet: the web UI files, guests, pvestatd and the other daemons;
 see the status table in README.md.
 MSG
