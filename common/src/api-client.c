@@ -246,21 +246,25 @@ static const char *header_value(const char *headers, const char *name, size_t *r
     return NULL;
 }
 
-static int parse_response(StrBuf *b, int *ret_status, json_t **ret_body, char **reterr_msg) {
-    if (!b->data)
-        return set_err(reterr_msg, -EBADMSG, "empty response");
-    char *sep = strstr(b->data, "\r\n\r\n");
+int api_client_parse_response(const char *data, size_t len, int *ret_status, json_t **ret_body) {
+    _cleanup_free_ char *buf = malloc(len + 1);
+    if (!buf)
+        return -ENOMEM;
+    memcpy(buf, data, len);
+    buf[len] = 0;
+    char *sep = strstr(buf, "\r\n\r\n");
     int status;
-    if (!sep || sscanf(b->data, "HTTP/1.%*d %d", &status) != 1)
-        return set_err(reterr_msg, -EBADMSG, "malformed HTTP response");
+    if (!sep || sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        return -EBADMSG;
     *sep = 0;
     char *body = sep + 4;
-    size_t blen = b->len - (size_t) (body - b->data), vlen;
-    const char *te = header_value(b->data, "Transfer-Encoding", &vlen);
-    if (te && vlen >= 7 && strncasecmp(te, "chunked", 7) == 0 && dechunk(body, blen, &blen) < 0)
-        return set_err(reterr_msg, -EBADMSG, "malformed chunked response");
-    const char *cl = header_value(b->data, "Content-Length", &vlen);
-    if (cl && !te) {
+    size_t blen = len - (size_t) (body - buf), vlen;
+    const char *te = header_value(buf, "Transfer-Encoding", &vlen);
+    bool chunked = te && vlen >= 7 && strncasecmp(te, "chunked", 7) == 0;
+    if (chunked && dechunk(body, blen, &blen) < 0)
+        return -EBADMSG;
+    const char *cl = header_value(buf, "Content-Length", &vlen);
+    if (cl && !chunked) {
         unsigned long long n = strtoull(cl, NULL, 10);
         if (n < blen)
             blen = (size_t) n;
@@ -318,7 +322,10 @@ int api_client_call(
     r = recv_all(fd, &resp);
     if (r < 0)
         return set_err(reterr_msg, r, "cannot read response from %s: %s", c->host, strerror(-r));
-    return parse_response(&resp, ret_status, ret_body, reterr_msg);
+    r = api_client_parse_response(resp.data ?: "", resp.len, ret_status, ret_body);
+    if (r == -EBADMSG)
+        return set_err(reterr_msg, r, "malformed HTTP response from %s", c->host);
+    return r;
 }
 
 int api_client_login(ApiClient *c, const char *user, const char *password, char **reterr_msg) {

@@ -47,5 +47,9 @@ int api_client_call(
  * *reterr_msg "authentication failure"), other negative errno with a message. */
 int api_client_login(ApiClient *c, const char *user, const char *password, char **reterr_msg);
 
+/* Parse a whole HTTP response (status line, headers, body with Content-Length, chunked or up to
+ * the end): 0 with the status and the JSON body (NULL when not JSON), -EBADMSG, -ENOMEM. */
+int api_client_parse_response(const char *data, size_t len, int *ret_status, json_t **ret_body);
+
 /* Form encoding of a value (RFC 3986 unreserved kept, everything else %XX); malloc'd. */
 char *api_client_urlencode(const char *s);
