@@ -141,22 +141,125 @@ int api_auth_rotate_key(void) {
 
 /* ---- tickets and tokens --------------------------------------------------------------------- */
 
+/*
+ * Verification is the expensive part of every request (an RSA signature check, plus reading the
+ * key files through FUSE), so each API worker (single-threaded) keeps:
+ *  - the key files, re-read when their stat changes, checked at most once per second;
+ *  - the last verified tickets, valid for at most TICKET_CACHE_SEC and never past the ticket's
+ *    own window, dropped whenever a key file changes.
+ */
+#define KEY_RECHECK_SEC   1
+#define TICKET_CACHE_SIZE 64
+#define TICKET_CACHE_SEC  60
+
+typedef struct KeyFile {
+    const char *path;
+    char *pem; /* NULL: missing */
+    struct stat st;
+} KeyFile;
+
+static KeyFile key_pub = {.path = PVE_CFS_AUTHKEY_PUB}, key_old = {.path = PVE_CFS_AUTHKEY_PUB_OLD};
+static int64_t keys_checked;   /* time of the last stat */
+static uint64_t keys_generation; /* bumped when a key file changes */
+
+static struct {
+    char *ticket, *userid;
+    int64_t until;
+    uint64_t generation;
+} ticket_cache[TICKET_CACHE_SIZE];
+static unsigned ticket_cache_next;
+
+static bool same_file(const struct stat *a, const struct stat *b) {
+    return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static int key_file_refresh(KeyFile *k) {
+    struct stat st;
+    int r = cfs_stat(k->path, &st);
+    if (r == -ENOENT) {
+        if (k->pem)
+            keys_generation++;
+        free(k->pem);
+        k->pem = NULL;
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    if (k->pem && same_file(&st, &k->st))
+        return 0;
+    char *pem = NULL;
+    r = cfs_file_read(k->path, &pem, NULL);
+    if (r < 0)
+        return r;
+    free(k->pem);
+    k->pem = pem;
+    k->st = st;
+    keys_generation++;
+    return 0;
+}
+
+static int keys_refresh(int64_t now) {
+    if (key_pub.pem && now >= keys_checked && now - keys_checked < KEY_RECHECK_SEC)
+        return 0;
+    int r = key_file_refresh(&key_pub);
+    if (r >= 0)
+        r = key_file_refresh(&key_old);
+    if (r >= 0 && !key_pub.pem)
+        r = -ENOENT;
+    if (r >= 0)
+        keys_checked = now;
+    return r;
+}
+
+static const char *ticket_cache_lookup(const char *ticket, int64_t now) {
+    for (unsigned i = 0; i < TICKET_CACHE_SIZE; i++)
+        if (ticket_cache[i].ticket && ticket_cache[i].generation == keys_generation &&
+            now < ticket_cache[i].until && streq(ticket_cache[i].ticket, ticket))
+            return ticket_cache[i].userid;
+    return NULL;
+}
+
+static void ticket_cache_add(const char *ticket, const char *userid, int64_t until) {
+    char *t = strdup(ticket), *u = strdup(userid);
+    if (!t || !u) {
+        free(t);
+        free(u);
+        return;
+    }
+    unsigned i = ticket_cache_next++ % TICKET_CACHE_SIZE;
+    free(ticket_cache[i].ticket);
+    free(ticket_cache[i].userid);
+    ticket_cache[i].ticket = t;
+    ticket_cache[i].userid = u;
+    ticket_cache[i].until = until;
+    ticket_cache[i].generation = keys_generation;
+}
+
 int api_auth_verify_ticket(const char *ticket, char **ret_userid) {
-    _cleanup_free_ char *pub = NULL, *old = NULL, *userid = NULL;
+    _cleanup_free_ char *userid = NULL;
     int64_t now = time(NULL), age = 0;
-    int r = cfs_file_read(PVE_CFS_AUTHKEY_PUB, &pub, NULL);
+    int r = keys_refresh(now);
     if (r < 0)
         return r;
-    (void) cfs_file_read(PVE_CFS_AUTHKEY_PUB_OLD, &old, NULL);
-    r = key_age(now, &age);
-    if (r < 0)
-        return r;
-    TicketKeys keys = {.public_pem = pub, .old_public_pem = old, .key_age = age};
-    r = ticket_verify(ticket, &keys, now, &userid, NULL);
+    const char *hit = ticket_cache_lookup(ticket, now);
+    if (hit) {
+        *ret_userid = strdup(hit);
+        return *ret_userid ? 0 : -ENOMEM;
+    }
+    TicketKeys keys = {
+        .public_pem = key_pub.pem,
+        .old_public_pem = key_old.pem,
+        .key_age = now - (int64_t) key_pub.st.st_mtime,
+    };
+    r = ticket_verify(ticket, &keys, now, &userid, &age);
     if (r < 0)
         return r;
     if (!userid_is_valid(userid))
         return -EBADMSG;
+    /* valid until the end of the widest window minus what already passed */
+    int64_t left = TICKET_LIFETIME - age;
+    ticket_cache_add(ticket, userid, now + MIN(left, (int64_t) TICKET_CACHE_SEC));
     *ret_userid = TAKE_PTR(userid);
     return 0;
 }

@@ -54,4 +54,31 @@ TICKET=garbage
 api GET /version
 check "malformed ticket: 401" [ "$CODE" = 401 ]
 
+# key rotation: an authkey.pub older than 24 h is replaced at the next login, the previous key
+# moves to authkey.pub.old, and tickets signed with it stay valid
+login alice@pve alicepw
+before=$TICKET
+api GET /version
+check "ticket valid before rotation" [ "$CODE" = 200 ]
+oldpub=$(cat "$MNT/authkey.pub")
+touch -d '25 hours ago' "$MNT/authkey.pub"
+sleep 1.1 # workers re-check the key files at most once per second
+login alice@pve alicepw
+check "login after the key expired" [ "$CODE" = 200 ]
+check "authkey.pub rotated, previous key kept as authkey.pub.old" \
+    bash -c '[ "$(cat "$1/authkey.pub.old")" = "$2" ] && [ "$(cat "$1/authkey.pub")" != "$2" ]' _ "$MNT" "$oldpub"
+TICKET=$before
+sleep 1.1
+api GET /version
+check "ticket of the previous key still accepted (authkey.pub.old)" [ "$CODE" = 200 ]
+
+# a key replaced by something else entirely: cached verifications must not outlive it
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/k.pem" 2>/dev/null
+openssl pkey -in "$TMP/k.pem" -pubout -out "$TMP/p.pem" 2>/dev/null
+cp "$TMP/p.pem" "$MNT/authkey.pub"
+rm -f "$MNT/authkey.pub.old"
+sleep 1.1
+api GET /version
+check "after the key is replaced, old tickets are rejected" [ "$CODE" = 401 ]
+
 api_finish
