@@ -942,10 +942,12 @@ static int token_create_edit(ApiCall *call, UserCfg *cfg, void *userdata) {
 
 static int h_token_create(ApiCall *call) {
     TokenCreate tc = {.info = NULL};
-    snprintf(
+    int n = snprintf(
         tc.tokenid, sizeof tc.tokenid, "%s!%s", param_str(call, "userid"),
         param_str(call, "tokenid")
     );
+    if (n < 0 || (size_t) n >= sizeof tc.tokenid)
+        return fail_param(call, "tokenid", "token id '%s' is too long", param_str(call, "tokenid"));
     int r = api_access_edit_user_cfg(call, "generating token failed", token_create_edit, &tc);
     if (r < 0) {
         json_decref(tc.info);

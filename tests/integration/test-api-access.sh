@@ -186,6 +186,7 @@ check "POST token privsep=0 expire=0" [ "$(jget .data.info.privsep)" = 0 -a "$(j
 FULL_SECRET=$(jget .data.value)
 fails 500 "generating token failed: Token already exists." POST "/access/users/alice@pve/token/ci"
 bad "tokenid invalid" POST "/access/users/alice@pve/token/1x"
+bad "tokenid too long" POST "/access/users/alice@pve/token/t$(printf 'x%.0s' $(seq 300))"
 bad "privsep not a boolean" POST "/access/users/alice@pve/token/x2" -d privsep=maybe
 fails 500 "no such user ('nobody@pve')" POST "/access/users/nobody@pve/token/ci"
 
