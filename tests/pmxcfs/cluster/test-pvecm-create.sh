@@ -54,9 +54,10 @@ check "the same PVE-layout corosync.conf in the mount point and on the host" \
 check "host corosync.conf is 0644, authkey 256 bytes 0400" \
     eval '[ "$(stat -c %a "$PVE_COROSYNC_CONF")" = 644 ] && [ "$(stat -c %a:%s "$PVE_COROSYNC_AUTHKEY")" = 400:256 ]'
 check "says what to start next" grep -q 'systemctl restart corosync pve-cluster' "$tmp/out"
-check "no temporary files left" \
+check "no temporary files left; nodes/<host> created as upstream's gen_local_dirs does" \
     eval '[ "$(ls -A "$tmp/etc/corosync" | sort | tr "\n" " ")" = "authkey corosync.conf " ] &&
-        [ "$(ls -A "$tmp/pve" | sort | tr "\n" " ")" = ".members corosync.conf " ]'
+        [ "$(ls -A "$tmp/pve" | sort | tr "\n" " ")" = ".members corosync.conf nodes " ] &&
+        [ -d "$tmp/pve/nodes/$host/qemu-server" ]'
 
 check "a second create refuses: the cluster config exists" \
     eval '! "$PVECM" create c2 --link0 192.0.2.5 2>"$tmp/err" && grep -q "cluster config .* already exists" "$tmp/err"'
