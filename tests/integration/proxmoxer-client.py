@@ -2,14 +2,21 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 #
 # Drives the API with Debian's unmodified python3-proxmoxer (1.2.0, https backend) as an
-# external client would (driven by test-proxmoxer.sh, which puts a TLS terminator in front of
-# pvedaemon). Prints "PASS <what>" or "FAIL <what>" plus indented details per check.
+# external client would (driven through lib-proxmoxer.sh by test-proxmoxer.sh, which puts a
+# TLS terminator in front of pvedaemon, and by test-proxmoxer-pveproxy.sh, against pveproxy).
+# Prints "PASS <what>" or "FAIL <what>" plus indented details per check.
 #
-# usage: proxmoxer-client.py HOST PORT PASSWORD NODE OPENAPI.json MNT
-#   MNT: the test's /etc/pve, for a token written directly when the API cannot create one
+# usage: proxmoxer-client.py HOST PORT PASSWORD NODE OPENAPI.json MNT SCRATCH
+#   MNT: the test's /etc/pve, for a token written directly when the API cannot create one,
+#        and to compare storage.cfg after writes
+#   SCRATCH: an empty directory for a dir storage
+#   $PVE_SYSTEMCTL of the server must be lib-proxmoxer.sh's fake (service restart task)
 
 import json
+import os
+import re
 import sys
+import time
 import traceback
 import uuid
 
@@ -20,7 +27,7 @@ from proxmoxer.core import ResourceException
 
 urllib3.disable_warnings()  # self-signed throwaway certificate, verify_ssl=False
 
-host, port, password, node, doc_path, mnt = sys.argv[1:7]
+host, port, password, node, doc_path, mnt, scratch = sys.argv[1:8]
 with open(doc_path) as f:
     documented = {
         (m.upper(), path) for path, item in json.load(f)["paths"].items() for m in item
@@ -138,6 +145,142 @@ def token():
     return None
 
 
+def cluster_resources():
+    res = api.cluster.resources.get()
+    mine = [r for r in res if r.get("type") == "node" and r.get("node") == node]
+    if len(mine) != 1:
+        return f"not one node entry for {node}: {res}"
+    e = mine[0]
+    problems = []
+    if e.get("id") != f"node/{node}":
+        problems.append(f"id {e.get('id')!r}")
+    # no pvestatd in the test: the server reports the local machine's own numbers
+    if e.get("maxcpu") != os.cpu_count():
+        problems.append(f"maxcpu {e.get('maxcpu')!r}, host has {os.cpu_count()}")
+    phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if not isinstance(e.get("maxmem"), int) or abs(e["maxmem"] - phys) > phys // 100:
+        problems.append(f"maxmem {e.get('maxmem')!r}, host has {phys}")
+    if not isinstance(e.get("uptime"), int) or e["uptime"] <= 0:
+        problems.append(f"uptime {e.get('uptime')!r}")
+    only_nodes = api.cluster.resources.get(type="node")
+    if [r.get("id") for r in only_nodes] != [f"node/{node}"]:
+        problems.append(f"type=node filter: {only_nodes}")
+    return f"{problems} in {e}" if problems else None
+
+
+STORAGE = "pxtest" + uuid.uuid4().hex[:6]
+
+
+def storage_cfg_section():
+    """lines of STORAGE's section in the test's storage.cfg, None when absent"""
+    try:
+        with open(f"{mnt}/storage.cfg") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    m = re.search(rf"^(\w+): {STORAGE}\n((?:\t.*\n?)*)", text, re.M)
+    if not m:
+        return None
+    return [m.group(1) + ":"] + [line.strip() for line in m.group(2).splitlines()]
+
+
+def storage_crud():
+    path = os.path.join(scratch, "store")
+    r = api.storage.post(storage=STORAGE, type="dir", path=path, content="iso,images")
+    if not r or r.get("storage") != STORAGE or r.get("type") != "dir":
+        return f"create answered {r!r}"
+    got = api.storage(STORAGE).get()
+    if (got.get("type"), got.get("path"), set(got.get("content", "").split(","))) != (
+        "dir",
+        path,
+        {"images", "iso"},
+    ):
+        return f"read back after create: {got}"
+    sec = storage_cfg_section()
+    if not sec or sec[0] != "dir:" or f"path {path}" not in sec or not any(
+        line.startswith("content ") and set(line[8:].split(",")) == {"images", "iso"}
+        for line in sec
+    ):
+        return f"storage.cfg after create: {sec}"
+    listed = [s for s in api.storage.get() if s.get("storage") == STORAGE]
+    if len(listed) != 1 or listed[0].get("path") != path:
+        return f"GET /storage lists {listed}"
+    res = api.cluster.resources.get(type="storage")
+    mine = [x for x in res if x.get("id") == f"storage/{node}/{STORAGE}"]
+    if len(mine) != 1 or mine[0].get("plugintype") != "dir" or mine[0].get("node") != node:
+        return f"/cluster/resources type=storage: {res}"
+    st = os.statvfs(path if os.path.isdir(path) else scratch)
+    if mine[0].get("maxdisk") != st.f_blocks * st.f_frsize:
+        return f"maxdisk {mine[0].get('maxdisk')} != {st.f_blocks * st.f_frsize}: {mine[0]}"
+
+    old_digest = got.get("digest")
+    api.storage(STORAGE).put(content="backup,vztmpl", digest=old_digest)
+    got2 = api.storage(STORAGE).get()
+    if set(got2.get("content", "").split(",")) != {"backup", "vztmpl"} or got2.get("path") != path:
+        return f"read back after update: {got2}"
+    if not got2.get("digest") or got2.get("digest") == old_digest:
+        return f"digest unchanged by the update: {old_digest} -> {got2.get('digest')}"
+    sec = storage_cfg_section()
+    if not sec or not any(
+        line.startswith("content ") and set(line[8:].split(",")) == {"backup", "vztmpl"}
+        for line in sec
+    ):
+        return f"storage.cfg after update: {sec}"
+    try:
+        api.storage(STORAGE).put(content="iso", digest=old_digest)
+        return "update with a stale digest accepted"
+    except ResourceException:
+        pass
+    if set(api.storage(STORAGE).get().get("content", "").split(",")) != {"backup", "vztmpl"}:
+        return "update with a stale digest changed the content"
+
+    api.storage(STORAGE).delete()
+    if storage_cfg_section() is not None:
+        return f"storage.cfg still has {STORAGE} after delete"
+    if any(s.get("storage") == STORAGE for s in api.storage.get()):
+        return "GET /storage still lists it after delete"
+    try:
+        gone = api.storage(STORAGE).get()
+        return f"GET /storage/{STORAGE} after delete: {gone}"
+    except ResourceException:
+        return None
+
+
+def service_task():
+    svc = "pvestatd"
+    upid = api.nodes(node).services(svc).restart.post()
+    pat = rf"^UPID:{node}:[0-9A-F]{{8}}:[0-9A-F]{{8}}:[0-9A-F]{{8}}:srvrestart:{svc}:root@pam:$"
+    if not isinstance(upid, str) or not re.match(pat, upid):
+        return f"restart answered {upid!r}"
+    seen = set()
+    deadline = time.monotonic() + 30
+    while True:
+        st = api.nodes(node).tasks(upid).status.get()
+        seen.add(st.get("status"))
+        if st.get("status") == "stopped":
+            break
+        if st.get("status") != "running" or time.monotonic() > deadline:
+            return f"task status {st}"
+        time.sleep(0.2)
+    want = {"upid": upid, "type": "srvrestart", "id": svc, "user": "root@pam", "node": node,
+            "exitstatus": "OK"}
+    bad = {k: st.get(k) for k, v in want.items() if st.get(k) != v}
+    if bad or not isinstance(st.get("pid"), int) or not isinstance(st.get("starttime"), int):
+        return f"final status {st} (wrong: {bad})"
+    if "running" not in seen:
+        return f"never saw the task running (the fake takes 1 s): {seen}"
+    log = api.nodes(node).tasks(upid).log.get()
+    lines = [e.get("t") for e in log]
+    if lines != [f"fake systemctl: restart {svc}", "fake systemctl: done", "TASK OK"]:
+        return f"task log {log}"
+    if [e.get("n") for e in log] != list(range(1, len(log) + 1)):
+        return f"log line numbers {log}"
+    listed = [t for t in api.nodes(node).tasks.get(typefilter="srvrestart") if t.get("upid") == upid]
+    if len(listed) != 1 or listed[0].get("status") != "OK":
+        return f"task list entry {listed}"
+    return None
+
+
 print(f"# proxmoxer {proxmoxer.__version__}", file=sys.stderr)
 if check("proxmoxer logs in as root@pam over https (POST /access/ticket)", login):
     check("proxmoxer lists nodes (GET /nodes)", nodes)
@@ -145,3 +288,6 @@ if check("proxmoxer logs in as root@pam over https (POST /access/ticket)", login
     check("proxmoxer reads tasks (GET /nodes/{node}/tasks)", tasks)
     check("unknown path: ResourceException 501", unknown_path)
     check("proxmoxer with an API token (Authorization: PVEAPIToken)", token)
+    check("proxmoxer reads cluster resources (GET /cluster/resources)", cluster_resources)
+    check("proxmoxer creates, reads, updates and deletes a dir storage (/storage)", storage_crud)
+    check("proxmoxer runs a service restart task and follows it to its end", service_task)

@@ -2,18 +2,19 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 #
 # Debian's unmodified python3-proxmoxer (1.2.0) against pvedaemon: login, nodes, version,
-# tasks, an unknown path and an API token (proxmoxer-client.py). proxmoxer only speaks
-# HTTPS, so socat terminates TLS on loopback with a throwaway self-signed certificate and
-# forwards to pvedaemon's plain port; the client uses verify_ssl=False. TAP on stdout.
+# tasks, an unknown path, an API token, cluster resources, a dir storage written and read
+# back, a service task followed to its end (proxmoxer-client.py through lib-proxmoxer.sh).
+# proxmoxer only speaks HTTPS, so socat terminates TLS on loopback with a throwaway
+# self-signed certificate and forwards to pvedaemon's plain port; the client uses
+# verify_ssl=False. test-proxmoxer-pveproxy.sh runs the same checks through pveproxy.
+# TAP on stdout.
 
 . "$(dirname "$0")/lib-api.sh"
 . "$(dirname "$0")/lib-checks.sh"
-HERE=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/lib-proxmoxer.sh"
 
-# Debian's python, where the package lives (python3 on PATH may be another installation)
-PY=/usr/bin/python3
-$PY -c 'import proxmoxer, requests' 2>/dev/null || skip_all "python3-proxmoxer/python3-requests missing"
 command -v socat >/dev/null || skip_all "socat missing"
+proxmoxer_prepare
 api_setup
 
 tls_cleanup() {
@@ -25,7 +26,7 @@ tls_cleanup() {
     for c in $(ps -o pid= --ppid "$SOCAT_PID" 2>/dev/null); do kill -TERM "$c" 2>/dev/null; done
     SOCAT_PID=
 }
-trap 'tls_cleanup; api_cleanup' EXIT
+trap 'tls_cleanup; proxmoxer_cleanup; api_cleanup' EXIT
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$NODE" \
     -keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>/dev/null
@@ -42,13 +43,6 @@ if ! wait_until 10 tls_up; then
     api_finish
 fi
 
-curl -s -o "$TMP/openapi.json" "${BASE%/json}/openapi.json"
-doc_ok() { jq -e .paths "$TMP/openapi.json" >/dev/null; }
-check "OpenAPI document fetched" doc_ok
-
-out=$($PY "$HERE/proxmoxer-client.py" 127.0.0.1 "$tls_port" "$ROOT_PASSWORD" "$NODE" \
-    "$TMP/openapi.json" "$MNT" 2>&1)
-report_checks "$out"
-grep -q '^[A-Z]* proxmoxer logs in' <<<"$out" || not_ok "proxmoxer client ran" "$out"
+proxmoxer_run "$tls_port"
 
 api_finish

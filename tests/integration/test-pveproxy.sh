@@ -8,40 +8,22 @@
 # TAP on stdout.
 
 . "$(dirname "$0")/lib-api.sh"
-PVEPROXY=$(readlink -f "$ROOT/pveproxy/pveproxy")
+. "$(dirname "$0")/lib-pveproxy.sh"
 api_setup
 
-pd_port=${BASE#http://127.0.0.1:}
-pd_port=${pd_port%%/*}
-pp_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PB=https://127.0.0.1:$pp_port
-mkdir -p "$TMP/www/js" "$TMP/proxyrun"
+mkdir -p "$TMP/www/js"
 echo '<html>PVE UI</html>' >"$TMP/www/index.html"
 printf 'var x = 1;\n%.0s' $(seq 200) >"$TMP/www/js/app.js"
 ln -s /etc/passwd "$TMP/www/js/passwd.js"
-chmod -R a+rX "$TMP/www"
-chown www-data "$TMP/proxyrun"
 export PVE_PROXY_DEFAULTS=$TMP/default-pveproxy
 printf '# test settings\nLISTEN_IP="127.0.0.1"\n' >"$PVE_PROXY_DEFAULTS"
+trap 'pveproxy_stop; api_cleanup' EXIT
 
-pp_pid=
-pp_cleanup() {
-    if [ -n "$pp_pid" ] && kill -0 "$pp_pid" 2>/dev/null; then
-        kill -TERM "$pp_pid"
-        for _ in $(seq 100); do kill -0 "$pp_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pp_pid" 2>/dev/null
-    fi
-    api_cleanup
-}
-trap pp_cleanup EXIT
-
-PVE_DAEMON_PIDFILE=$TMP/proxyrun/pveproxy.pid "$PVEPROXY" start --foreground --port "$pp_port" \
-    --daemon-url "http://127.0.0.1:$pd_port" --www-dir "$TMP/www" \
-    --access-log "$TMP/log/access.log" >"$TMP/pp.log" 2>&1 &
-pp_pid=$!
-if wait_until 30 curl -ks -o /dev/null "$PB/"; then ok "pveproxy serves HTTPS"; else
+if pveproxy_start; then ok "pveproxy serves HTTPS"; else
     not_ok "pveproxy serves HTTPS" "$(cat "$TMP/pp.log")"; api_finish
 fi
+pp_port=$PP_PORT
+pp_pid=$PP_PID
 
 check "cluster CA and node certificate generated" \
     bash -c "[ -s '$MNT/pve-root-ca.pem' ] && [ -s '$MNT/priv/pve-root-ca.key' ] && [ -s '$MNT/nodes/$NODE/pve-ssl.pem' ]"
@@ -142,9 +124,6 @@ printf 'COMPRESSION=maybe\n' >"$PVE_PROXY_DEFAULTS"
 out=$("$PVEPROXY" --check 2>&1); rc=$?
 check "--check names the bad line" bash -c '[ "$1" != 0 ] && grep -q "default-pveproxy line 1: COMPRESSION" <<<"$2"' _ "$rc" "$out"
 
-kill -TERM "$pp_pid"
-if wait_until 20 eval '! kill -0 $pp_pid 2>/dev/null'; then ok "pveproxy stops on SIGTERM"; pp_pid=; else
-    not_ok "pveproxy stops on SIGTERM"
-fi
+if pveproxy_stop; then ok "pveproxy stops on SIGTERM"; else not_ok "pveproxy stops on SIGTERM"; fi
 [ $failed = 0 ] || { echo "# pveproxy log:"; sed 's/^/# /' "$TMP/pp.log"; }
 api_finish
