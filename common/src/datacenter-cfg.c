@@ -720,13 +720,62 @@ int datacenter_cfg_print(const DatacenterCfg *c, char **ret) {
 /* ---- JSON -------------------------------------------------------------------------------------
  */
 
+/* length of the valid UTF-8 sequence at s, 0 if invalid */
+static size_t utf8_seq_len(const unsigned char *s) {
+    if (s[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        n = 2;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        n = 3;
+        lo = s[0] == 0xE0 ? 0xA0 : 0x80;
+        hi = s[0] == 0xED ? 0x9F : 0xBF;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        n = 4;
+        lo = s[0] == 0xF0 ? 0x90 : 0x80;
+        hi = s[0] == 0xF4 ? 0x8F : 0xBF;
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* a JSON string; invalid UTF-8 becomes U+FFFD as upstream's decoding does */
+static json_t *text_json(const char *v) {
+    json_t *j = json_string(v);
+    if (j)
+        return j;
+    StrBuf b = STRBUF_INIT;
+    for (const unsigned char *p = (const unsigned char *) v; *p;) {
+        size_t n = utf8_seq_len(p);
+        if (n == 0) {
+            strbuf_append(&b, "\xEF\xBF\xBD");
+            p++;
+        } else {
+            strbuf_append_len(&b, p, n);
+            p += n;
+        }
+    }
+    _cleanup_free_ char *clean = NULL;
+    if (strbuf_finish(&b, &clean, NULL) < 0)
+        return NULL;
+    return json_string(clean);
+}
+
 static json_t *split_list(const char *s) {
     json_t *a = json_array();
     if (!a)
         return NULL;
     while (*s) {
         size_t n = strcspn(s, ";");
-        if (n > 0 && json_array_append_new(a, json_stringn(s, n)) < 0) {
+        _cleanup_free_ char *item = strndup(s, n);
+        if (!item || (n > 0 && json_array_append_new(a, text_json(item)) < 0)) {
             json_decref(a);
             return NULL;
         }
@@ -748,13 +797,13 @@ static json_t *typed_value(const PropertyStringField *f, const char *key, const 
     }
     if (streq(key, "user-allow-list"))
         return split_list(v);
-    return json_string(v);
+    return text_json(v);
 }
 
 static json_t *propstr_json(const KeyDef *d, const char *value) {
     _cleanup_(property_string_freep) PropertyString *ps = NULL;
     if (propstr_parse_checked(d, value, &ps, NULL) < 0)
-        return json_string(value); /* cannot happen: values are checked when stored */
+        return text_json(value); /* cannot happen: values are checked when stored */
     json_t *o = json_object();
     if (!o)
         return NULL;
@@ -777,7 +826,7 @@ json_t *datacenter_cfg_to_json(const DatacenterCfg *c) {
     json_t *o = json_object();
     if (!o)
         return NULL;
-    if (c->description && json_object_set_new(o, "description", json_string(c->description)) < 0)
+    if (c->description && json_object_set_new(o, "description", text_json(c->description)) < 0)
         goto oom;
     for (size_t i = 0; i < c->n_entries; i++) {
         const char *k = c->entries[i].key, *v = c->entries[i].value;
@@ -791,7 +840,7 @@ json_t *datacenter_cfg_to_json(const DatacenterCfg *c) {
         else if (streq(k, "registered-tags"))
             j = split_list(v);
         else
-            j = json_string(v);
+            j = text_json(v);
         if (json_object_set_new(o, k, j) < 0)
             goto oom;
     }
