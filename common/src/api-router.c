@@ -319,6 +319,7 @@ typedef struct Match {
     size_t n;
     const char *values[MAX_COMPONENTS];
     const Node *params[MAX_COMPONENTS];
+    size_t rest; /* > 0: the template at rest-1 took all remaining components */
 } Match;
 
 static const Node *match(const Node *n, Match *mt, size_t i) {
@@ -342,8 +343,23 @@ static const Node *match(const Node *n, Match *mt, size_t i) {
         const Node *res = match(c, mt, i + 1);
         if (res)
             return res;
+        /* A template that ends a method path takes the rest of the path, slashes included, as
+         * upstream does for volume IDs (".../content/local:iso/x.iso"). */
+        if (c->n_children == 0 && i + 1 < mt->n) {
+            mt->rest = i + 1;
+            return c;
+        }
     }
     return NULL;
+}
+
+/* Undo the tokenizer's NULs after component rest-1 so its value runs to the end. */
+static void match_join_rest(Match *mt) {
+    if (mt->rest == 0)
+        return;
+    for (size_t j = mt->rest; j < mt->n; j++)
+        ((char *) mt->comps[j - 1])[strlen(mt->comps[j - 1])] = '/';
+    mt->n = mt->rest;
 }
 
 static int index_handler(ApiCall *call) {
@@ -400,6 +416,7 @@ static int lookup_node(
     const Node *n = match(&r->root, &mt, 0);
     if (!n)
         return -ENOENT;
+    match_join_rest(&mt);
     const ApiMethod *method = n->methods[m];
     if (!method && m == API_METHOD_GET && r->index && n->n_children > 0)
         method = &index_method;
