@@ -354,6 +354,10 @@ static void worker_quiesce(void *ud) {
     PpServer *s = ud;
     s->stopping = true;
     (void) sd_event_source_set_enabled(s->accept_src, SD_EVENT_OFF);
+    /* answer what is in flight without keep-alive, close idle keep-alive connections (other
+     * nodes' pveproxy keep theirs open) */
+    (void) http_server_quiesce(s->tls_http);
+    (void) http_server_quiesce(s->plain_http);
 }
 
 static bool worker_busy(void *ud) {

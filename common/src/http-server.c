@@ -40,6 +40,9 @@
 
 typedef struct HttpConn {
     unsigned n_requests;
+    bool in_request; /* a request is being read or answered */
+    MHD_socket fd;
+    struct HttpConn *prev, *next;
 } HttpConn;
 
 struct HttpServer {
@@ -51,8 +54,10 @@ struct HttpServer {
     void *userdata;
     unsigned keepalive_requests;
     bool no_keepalive;
+    bool no_listen;
     unsigned max_connections;
     unsigned n_connections;
+    HttpConn *conns; /* open connections (with a context), for closing idle ones */
     bool tls;
     HttpRequest *suspended; /* doubly linked list of suspended requests */
     bool (*upload_filter)(const char *path, void *userdata);
@@ -439,7 +444,7 @@ int http_reply(
     if (!req->in_callback && !req->suspended)
         return -EINVAL;
 
-    bool close = status >= 400 || req->close_after;
+    bool close = status >= 400 || req->close_after || req->server->no_keepalive;
     for (const char *const *h = extra_headers; h && h[0]; h += 2) {
         if (!h[1] || !header_value_ok(h[0]) || !header_value_ok(h[1]) || !*h[0])
             return -EINVAL;
@@ -562,8 +567,17 @@ void *http_request_get_userdata(const HttpRequest *req) {
 
 /* ---- MHD callbacks ----------------------------------------------------------------------- */
 
+static HttpConn *conn_context(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static void *on_uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
     HttpServer *s = cls;
+    HttpConn *hc = conn_context(c);
+    if (hc)
+        hc->in_request = true;
     HttpRequest *req = calloc(1, sizeof *req);
     if (!req)
         return NULL;
@@ -579,7 +593,10 @@ static void *on_uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
 static void on_completed(
     void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe
 ) {
-    (void) cls, (void) c, (void) toe;
+    (void) cls, (void) toe;
+    HttpConn *hc = conn_context(c);
+    if (hc)
+        hc->in_request = false;
     HttpRequest *req = *con_cls;
     if (!req)
         return;
@@ -595,12 +612,30 @@ static void on_connection(
     enum MHD_ConnectionNotificationCode toe
 ) {
     HttpServer *s = cls;
-    (void) c;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = calloc(1, sizeof(HttpConn)); /* NULL on OOM: no keep-alive count */
+        HttpConn *hc = calloc(1, sizeof(HttpConn)); /* NULL on OOM: no keep-alive count */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (hc) {
+            hc->fd = ci ? ci->connect_fd : MHD_INVALID_SOCKET;
+            hc->next = s->conns;
+            if (s->conns)
+                s->conns->prev = hc;
+            s->conns = hc;
+        }
+        *socket_context = hc;
         s->n_connections++;
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-        free(*socket_context);
+        HttpConn *hc = *socket_context;
+        if (hc) {
+            if (hc->prev)
+                hc->prev->next = hc->next;
+            else
+                s->conns = hc->next;
+            if (hc->next)
+                hc->next->prev = hc->prev;
+            free(hc);
+        }
         *socket_context = NULL;
         if (s->n_connections > 0)
             s->n_connections--;
@@ -1006,6 +1041,7 @@ int http_server_new(sd_event *e, const HttpServerConfig *cfg, HttpServer **ret) 
     s->userdata = cfg->userdata;
     s->keepalive_requests = cfg->keepalive_requests ?: HTTP_DEFAULT_KEEPALIVE;
     s->no_keepalive = cfg->no_keepalive;
+    s->no_listen = cfg->no_listen;
     s->max_connections = cfg->max_connections ?: HTTP_DEFAULT_MAX_CONN;
     s->tls = tls;
     s->upload_filter = cfg->upload_filter;
@@ -1090,13 +1126,25 @@ int http_server_add_connection(HttpServer *s, int fd, const struct sockaddr *add
     return 0;
 }
 
+/* Idle keep-alive connections (at least one request answered, none in progress) would keep
+ * a stopping server busy until their idle timeout: shut them down, MHD then sees EOF and
+ * closes them. Connections that have not sent their first request yet are left alone. */
+static void close_idle_connections(HttpServer *s) {
+    for (HttpConn *hc = s->conns; hc; hc = hc->next)
+        if (hc->n_requests > 0 && !hc->in_request && hc->fd != MHD_INVALID_SOCKET)
+            (void) shutdown(hc->fd, SHUT_RDWR);
+}
+
 int http_server_quiesce(HttpServer *s) {
     assert(s);
+    s->no_keepalive = true; /* finish what is in flight, then let clients reconnect */
+    close_idle_connections(s);
+    if (s->no_listen)
+        return -EBADF;
     MHD_socket fd = MHD_quiesce_daemon(s->mhd);
     if (fd == MHD_INVALID_SOCKET)
         return -EBADF;
     (void) close(fd);
-    s->no_keepalive = true; /* finish what is in flight, then let clients reconnect */
     return 0;
 }
 

@@ -215,6 +215,11 @@ static void handler(HttpRequest *req, void *userdata) {
     }
     if (streq(path, "/noreply"))
         return;
+    if (streq(path, "/quiesce")) { /* a graceful stop begins while this request runs */
+        assert_int_equal(http_server_quiesce(ts.server), 0);
+        assert_int_equal(http_reply_status(req, 200, NULL), 0);
+        return;
+    }
     if (streq(path, "/badheader")) { /* header injection is refused and leaves req open */
         const char *bad[] = {"X-Bad", "a\r\nSet-Cookie: x", NULL};
         assert_int_equal(http_reply(req, 200, NULL, NULL, NULL, 0, bad), -EINVAL);
@@ -629,6 +634,44 @@ static void test_hang(void **state) {
     close(fd);
 }
 
+/* Last: the server stops accepting. Idle keep-alive connections are closed at once, the
+ * request in flight gets its answer without keep-alive, a connection that has not sent its
+ * first request yet is still served. */
+static void test_quiesce(void **state) {
+    (void) state;
+    Response r;
+    int fresh = client_connect();
+    int idle = client_connect();
+    const char *req = "GET /one HTTP/1.1\r\nHost: x\r\n\r\n";
+    client_send(idle, req, strlen(req));
+    client_read(idle, &r);
+    assert_int_equal(r.status, 200);
+    assert_false(has_header(&r, "Connection: close"));
+    response_done(&r);
+    usleep(100000); /* the fresh connection is accepted by now */
+
+    int active = client_connect();
+    req = "GET /quiesce HTTP/1.1\r\nHost: x\r\n\r\n";
+    client_send(active, req, strlen(req));
+    client_read(active, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(has_header(&r, "Connection: close"));
+    response_done(&r);
+    assert_eof(active);
+    assert_eof(idle);
+
+    req = "GET /late HTTP/1.1\r\nHost: x\r\n\r\n";
+    client_send(fresh, req, strlen(req));
+    client_read(fresh, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(has_header(&r, "Connection: close"));
+    response_done(&r);
+    assert_eof(fresh);
+    close(fresh);
+    close(idle);
+    close(active);
+}
+
 int main(void) {
     /* One group (one TAP plan); the group setup starts the server, parser tests ignore it. */
     const struct CMUnitTest tests[] = {
@@ -655,6 +698,7 @@ int main(void) {
         cmocka_unit_test(test_suspend),
         cmocka_unit_test(test_misc_errors),
         cmocka_unit_test(test_hang),
+        cmocka_unit_test(test_quiesce),
     };
     return cmocka_run_group_tests(tests, server_setup, server_teardown);
 }

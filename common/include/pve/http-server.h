@@ -115,7 +115,8 @@ int http_listen(const char *address, uint16_t port);
 int http_server_add_connection(HttpServer *s, int fd, const struct sockaddr *addr, socklen_t len);
 
 /* Stop accepting connections (for a graceful stop or reload: the listening socket stays open
- * in processes sharing it). Requests in flight are answered, without keep-alive. 0, -EBADF. */
+ * in processes sharing it). Requests in flight are answered, without keep-alive; idle
+ * keep-alive connections are closed. 0, or -EBADF without a listening socket. */
 int http_server_quiesce(HttpServer *s);
 /* Open connections right now. */
 unsigned http_server_n_connections(const HttpServer *s);
