@@ -412,13 +412,13 @@ static int add_node_links(
             continue;
         }
         for (size_t k = 0; ret[i] && k < n_nodes; k++) {
-            if (streq(nodes[k].name, add->name))
+            if (nodes[k].name && streq(nodes[k].name, add->name))
                 continue;
             for (size_t j = 0; j < COROSYNC_LINKS_MAX; j++)
                 if (nodes[k].ring_addr[j] && streq(nodes[k].ring_addr[j], ret[i]))
                     return fail(
                         reterr_msg, EEXIST, "corosync: address '%s' already used on node %s",
-                        ret[i], nodes[k].name
+                        ret[i], nodes[k].name ?: "?"
                     );
         }
     }
@@ -446,7 +446,7 @@ int cluster_conf_add_node(
     int votes = add->votes;
     const CorosyncNode *existing = NULL;
     for (size_t i = 0; i < n; i++)
-        if (streq(nodes[i].name, add->name))
+        if (nodes[i].name && streq(nodes[i].name, add->name))
             existing = &nodes[i];
     const char *addrs[COROSYNC_LINKS_MAX];
     if (existing) {
@@ -520,11 +520,11 @@ int cluster_conf_remove_node(
     _cleanup_free_ char *found = NULL;
     uint32_t id = 0;
     for (size_t i = 0; i < n && !found; i++) {
-        bool match = streq(nodes[i].name, name);
+        bool match = nodes[i].name && streq(nodes[i].name, name);
         for (size_t j = 0; j < COROSYNC_LINKS_MAX; j++)
             match = match || (nodes[i].ring_addr[j] && streq(nodes[i].ring_addr[j], name));
         if (match) {
-            found = strdup(nodes[i].name);
+            found = strdup(nodes[i].name ?: name);
             id = nodes[i].nodeid;
             if (!found) {
                 corosync_nodes_free(nodes, n);

@@ -610,12 +610,14 @@ static int parse_line(
     _cleanup_free_ char *key = strndup(s, klen);
     if (!key)
         return -ENOMEM;
-    const char *v = skip_blanks(s + klen + 1);
-    _cleanup_free_ char *value = strndup(v, n - (size_t) (v - s));
+    size_t vpos = klen + 1;
+    while (vpos < n && (s[vpos] == ' ' || s[vpos] == '\t'))
+        vpos++;
+    if (memchr(s + vpos, 0, n - vpos))
+        return warn(c, "line %u: NUL byte in value", line);
+    _cleanup_free_ char *value = strndup(s + vpos, n - vpos);
     if (!value)
         return -ENOMEM;
-    if (memchr(value, 0, n - (size_t) (v - s)))
-        return warn(c, "line %u: NUL byte in value", line);
     if (streq(key, "description")) {
         free(*keydesc);
         *keydesc = TAKE_PTR(value);
