@@ -153,7 +153,10 @@ int forwarder_new(sd_event *e, const ForwarderConfig *cfg, Forwarder **ret) {
         curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
         curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
         curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
-        r = sd_event_add_time(e, &f->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, f);
+        /* accuracy 1 us: with 0 sd-event applies its default of 250 ms, and libcurl's
+         * "act now" timeouts (0-1 ms, e.g. right after curl_multi_add_handle) would each wait
+         * up to that long before the request to pvedaemon even starts */
+        r = sd_event_add_time(e, &f->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer, f);
         if (r >= 0)
             r = sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
     }
