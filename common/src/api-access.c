@@ -565,7 +565,8 @@ static json_t *tokens_json(const UserCfgUser *u, bool as_object) {
         json_decref(res);
         return NULL;
     }
-    memcpy(v, u->tokens, u->n_tokens * sizeof *v);
+    if (u->n_tokens)
+        memcpy(v, u->tokens, u->n_tokens * sizeof *v);
     qsort(v, u->n_tokens, sizeof *v, cmp_token_ptr);
     for (size_t i = 0; i < u->n_tokens; i++) {
         json_t *t = token_info_json(v[i]);
