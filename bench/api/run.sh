@@ -52,19 +52,11 @@ fi
 
 # shellcheck source=../../tests/integration/lib-api.sh
 . "$HERE/../../tests/integration/lib-api.sh"
+# shellcheck source=../lib-bench.sh
+. "$HERE/../lib-bench.sh"
 api_setup
 
-NGINX_PID=
-bench_cleanup() {
-    if [ -n "$NGINX_PID" ] && kill -0 "$NGINX_PID" 2>/dev/null; then
-        kill -QUIT "$NGINX_PID" 2>/dev/null # graceful stop of master and its workers
-        for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$NGINX_PID" 2>/dev/null
-        wait "$NGINX_PID" 2>/dev/null
-    fi
-    api_cleanup
-}
-trap bench_cleanup EXIT
+trap 'nginx_stop; api_cleanup' EXIT
 trap 'exit 130' INT TERM
 
 die() { echo "bench-api: $*" >&2; exit 1; }
@@ -81,69 +73,23 @@ login root@pam "$ROOT_PASSWORD" || die "login failed: $CODE $BODY"
 COOKIE="PVEAuthCookie=$TICKET"
 
 # ---- nginx: static copies of the responses ----
-NG=$TMP/nginx
-mkdir -p "$NG/www" "$NG/tmp"
-# nginx's workers run as an unprivileged user: let them through to the static files
-chmod 711 "$TMP" "$NG"
+WWW=$TMP/www
+mkdir -p "$WWW"
 # access/ticket (GET: a public dummy) needs no authentication: the same stack without the
 # ticket check, for comparison
 ENDPOINTS=(version cluster/resources access/ticket)
 for ep in "${ENDPOINTS[@]}"; do
-    f=$NG/www/${ep//\//_}.json
+    f=$WWW/${ep//\//_}.json
     code=$(curl -s -o "$f" -w '%{http_code}' -b "$COOKIE" "$BASE/$ep")
     [ "$code" = 200 ] || die "GET /$ep answers $code: $(head -c 300 "$f")"
-    chmod 644 "$f"
 done
-ng_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$NG/nginx.conf" <<EOF
-worker_processes auto;
-pid $NG/nginx.pid;
-error_log $NG/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $NG/tmp/body;
-    proxy_temp_path $NG/tmp/proxy;
-    fastcgi_temp_path $NG/tmp/fastcgi;
-    uwsgi_temp_path $NG/tmp/uwsgi;
-    scgi_temp_path $NG/tmp/scgi;
-    default_type application/json;
-    server {
-        listen 127.0.0.1:$ng_port;
-        root $NG/www;
-    }
-}
-EOF
-nginx -p "$NG" -c "$NG/nginx.conf" -g 'daemon off;' 2>>"$NG/error.log" &
-NGINX_PID=$!
-ng_up() { curl -s -o /dev/null "http://127.0.0.1:$ng_port/version.json"; }
-wait_until 10 ng_up || die "nginx did not start: $(cat "$NG/error.log")"
+nginx_start "$WWW" || die "nginx did not start: $(cat "$NG/error.log")"
 for ep in "${ENDPOINTS[@]}"; do
     f=${ep//\//_}.json
-    cmp -s <(curl -s "http://127.0.0.1:$ng_port/$f") "$NG/www/$f" || die "nginx serves $f wrong"
+    cmp -s <(curl -s "$NG_URL/$f") "$WWW/$f" || die "nginx serves $f wrong"
 done
 
 # ---- measurements ----
-# wrk_run URL [cookie]: prints "<requests/s> <p99 ms> <non-2xx> <errors>"
-wrk_run() {
-    local out
-    out=$(wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"${BENCH_DURATION}s" --latency \
-        ${2:+-H "Cookie: $2"} "$1" 2>&1)
-    awk '
-        function ms(v) {
-            if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
-            if (v ~ /s$/) return v * 1000; return v
-        }
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "99%" { p99 = ms($2) }
-        /Non-2xx or 3xx responses:/ { bad = $NF }
-        /Socket errors:/ { err = $0; sub(/.*Socket errors: /, "", err); gsub(/ /, "", err) }
-        END { printf "%s %s %d %s\n", rps, p99, bad, (err == "" ? "-" : err) }
-    ' <<<"$out"
-}
-
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
-
 workers=$(ps -o pid= --ppid "$PD_PID" | wc -l)
 echo "# bench-api: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); wrk -t$BENCH_THREADS" \
     "-c$BENCH_CONNECTIONS -d${BENCH_DURATION}s x $BENCH_ROUNDS rounds; pvedaemon pid $PD_PID" \
@@ -152,10 +98,10 @@ declare -A R
 for round in $(seq 1 "$BENCH_ROUNDS"); do
     for ep in "${ENDPOINTS[@]}"; do
         f=${ep//\//_}.json
-        read -r rps p99 bad err < <(wrk_run "$BASE/$ep" "$COOKIE")
+        read -r rps p99 bad err < <(wrk_run "$BENCH_CONNECTIONS" "$BASE/$ep" "$COOKIE")
         R[ours,$ep,rps]+="$rps " R[ours,$ep,p99]+="$p99 "
         echo "# round $round $ep: ours  $rps req/s p99 ${p99} ms non-2xx $bad errors $err"
-        read -r rps p99 bad err < <(wrk_run "http://127.0.0.1:$ng_port/$f")
+        read -r rps p99 bad err < <(wrk_run "$BENCH_CONNECTIONS" "$NG_URL/$f")
         R[nginx,$ep,rps]+="$rps " R[nginx,$ep,p99]+="$p99 "
         echo "# round $round $ep: nginx $rps req/s p99 ${p99} ms non-2xx $bad errors $err"
     done
@@ -164,11 +110,11 @@ done
 printf '\n%-22s %6s %12s %12s %7s %11s %11s  %s\n' endpoint bytes "ours req/s" "nginx req/s" ratio \
     "ours p99" "nginx p99" "aim (>= 0.5x nginx, p99 < 5 ms)"
 for ep in "${ENDPOINTS[@]}"; do
-    bytes=$(stat -c %s "$NG/www/${ep//\//_}.json")
-    o=$(tr ' ' '\n' <<<"${R[ours,$ep,rps]}" | grep . | median)
-    n=$(tr ' ' '\n' <<<"${R[nginx,$ep,rps]}" | grep . | median)
-    op=$(tr ' ' '\n' <<<"${R[ours,$ep,p99]}" | grep . | median)
-    np=$(tr ' ' '\n' <<<"${R[nginx,$ep,p99]}" | grep . | median)
+    bytes=$(stat -c %s "$WWW/${ep//\//_}.json")
+    o=$(median_of "${R[ours,$ep,rps]}")
+    n=$(median_of "${R[nginx,$ep,rps]}")
+    op=$(median_of "${R[ours,$ep,p99]}")
+    np=$(median_of "${R[nginx,$ep,p99]}")
     awk -v ep="GET /$ep" -v b="$bytes" -v o="$o" -v n="$n" -v op="$op" -v np="$np" 'BEGIN {
         r = n > 0 ? o / n : 0
         met = (r >= 0.5 && op < 5) ? "met" : "NOT met"
