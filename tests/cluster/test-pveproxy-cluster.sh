@@ -138,7 +138,7 @@ cluster_cleanup_hook() { rm -f "$POWER"; }
 
 # ---- HTTP client (runs inside a node, checks the cluster CA) -------------------------------------
 
-TICKET= CSRF=
+TICKET='' CSRF=''
 # req i METHOD PATH [curl args...]: to node i's pveproxy; sets CODE, REASON, BODY, SECS
 req() {
     local i=$1 method=$2 path=$3 out hdr t0
@@ -215,6 +215,7 @@ check "... and the same through node 2" [ "$CODE" = 200 -a "$(jget .data.timezon
 req 3 GET /nodes/node1/time
 check "node 3 forwards to node 1 the other way" [ "$CODE" = 200 -a "$(jget .data.timezone)" = "${TZS[1]}" ]
 
+# shellcheck disable=SC2034 # used in an eval string
 before3=$(log_count 3 'GET /api2/json/nodes/node3/status ')
 req 1 GET /nodes/node3/status
 st_body=$BODY
@@ -349,5 +350,20 @@ for i in 1 2 3; do
     node_daemon_running "$i" pveproxy && node_daemon_running "$i" pvedaemon && continue
     not_ok "node $i: pvedaemon or pveproxy died"
 done
+# a clean stop; under ASan/UBSan the daemons (and pveproxy's workers) report into their logs
+stopped=1
+for i in 1 2 3; do
+    node_stop_daemon "$i" pveproxy 8 || stopped=0
+    node_stop_daemon "$i" pvedaemon 8 || stopped=0
+done
+check "pveproxy and pvedaemon stop on SIGTERM on every node" [ $stopped = 1 ]
+sanitizer_reports() {
+    local i
+    for i in 1 2 3; do
+        grep -hE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+            "$(node_daemon_log "$i" pveproxy)" "$(node_daemon_log "$i" pvedaemon)" 2>/dev/null
+    done
+}
+check "no sanitizer reports in the daemon logs" eval '[ -z "$(sanitizer_reports)" ]'
 [ $failed = 0 ] || daemon_logs
 finish
