@@ -512,7 +512,14 @@ int storage_cfg_check_value(
         r = normalize_list(value, &v);
         if (r < 0)
             return r;
+        if (!*v && streq(key, "content")) { /* upstream writes an empty content as "none" */
+            free(v);
+            if (!(v = strdup("none")))
+                return -ENOMEM;
+        }
     } else {
+        if (!*value) /* would not be written (upstream prints only values with a non-blank) */
+            return errf(reterr, "property '%s' has an empty value", key);
         v = strdup(value);
         if (!v)
             return -ENOMEM;
@@ -549,7 +556,8 @@ static bool local_needs_default(const SectionConfig *in) {
     if (!l || !streq(l->type, "dir"))
         return true;
     const char *path = section_config_get(l, "path");
-    return path && *path && !streq(path, STORAGE_CFG_LOCAL_PATH);
+    return !path || !streq(path, STORAGE_CFG_LOCAL_PATH); /* upstream keeps a pathless one,
+                                                             which it then cannot write */
 }
 
 static bool
