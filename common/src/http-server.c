@@ -313,7 +313,16 @@ static void server_rearm_timer(HttpServer *s) {
     struct timespec ts;
     (void) clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t now = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-    (void) sd_event_source_set_time(s->timer_source, now + (uint64_t) ms * 1000ULL);
+    uint64_t when = now + (uint64_t) ms * 1000ULL;
+    /* MHD's deadlines are idle timeouts: firing before one is harmless (MHD_run() finds
+     * nothing due and we re-arm), so only move the timer earlier. Re-arming after every loop
+     * pass cost a timerfd_settime() per request. */
+    int enabled = SD_EVENT_OFF;
+    uint64_t armed = 0;
+    if (sd_event_source_get_enabled(s->timer_source, &enabled) >= 0 && enabled != SD_EVENT_OFF &&
+        sd_event_source_get_time(s->timer_source, &armed) >= 0 && armed <= when)
+        return;
+    (void) sd_event_source_set_time(s->timer_source, when);
     (void) sd_event_source_set_enabled(s->timer_source, SD_EVENT_ONESHOT);
 }
 

@@ -7,6 +7,7 @@
 #include "pve/user-cfg.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -183,14 +184,25 @@ static int privs_from_list(const char *list, PrivSet *ret, const char **reterr_n
     return 0;
 }
 
+/* The built-in roles' privilege sets, computed once: every user.cfg parse (one per API
+ * request) needs all of them, and resolving ~500 names each time showed in profiles. */
+static PrivSet builtin_privs[ELEMENTSOF(builtin_roles)];
+static pthread_once_t builtin_privs_once = PTHREAD_ONCE_INIT;
+
+static void builtin_privs_init(void) {
+    for (size_t i = 0; i < ELEMENTSOF(builtin_roles); i++) {
+        int r = privs_from_list(builtin_roles[i].privs, &builtin_privs[i], NULL);
+        assert(r == 0);
+        (void) r;
+    }
+}
+
 int user_cfg_builtin_role(const char *name, PrivSet *ret) {
+    (void) pthread_once(&builtin_privs_once, builtin_privs_init);
     for (size_t i = 0; i < ELEMENTSOF(builtin_roles); i++)
         if (name && streq(builtin_roles[i].name, name)) {
-            PrivSet s = 0;
-            int r = privs_from_list(builtin_roles[i].privs, &s, NULL);
-            assert(r == 0);
             if (ret)
-                *ret = s;
+                *ret = builtin_privs[i];
             return 0;
         }
     return -ENOENT;
