@@ -27,6 +27,7 @@
 #include "pve/daemon.h"
 #include "pve/log.h"
 #include "pve/paths.h"
+#include "pve/rrd-file.h"
 #include "pve/string-util.h"
 
 typedef struct Cfsd {
@@ -74,6 +75,8 @@ OPT_STRING(nodename)
 OPT_STRING(ipc_service)
 OPT_STRING(corosync_conf)
 OPT_STRING(corosync_reload)
+OPT_STRING(rrd_dir)
+OPT_STRING(rrdcached_socket)
 
 static int opt_lock_timeout(void *ud, const char *arg) {
     unsigned u;
@@ -119,6 +122,12 @@ static const PveDaemonOption cfs_options[] = {
      opt_cluster_timeout},
     {"corosync-reload", 0, true, "CMD",
      "command making corosync re-read it (default 'corosync-cfgtool -R')", opt_corosync_reload},
+    {"rrd-dir", 0, true, "DIR",
+     "RRD files of the broadcast status ($PVE_RRD_DIR, default " PVE_RRD_DIR ")", opt_rrd_dir},
+    {"rrdcached-socket", 0, true, "PATH",
+     "rrdcached socket, used when it exists ($PVE_RRDCACHED_SOCKET, default " PVE_RRDCACHED_SOCKET
+     ")",
+     opt_rrdcached_socket},
 };
 
 /* Short host name and whether it resolves to a non-loopback address (upstream requires it). */
@@ -236,6 +245,10 @@ static int cfs_init(void *userdata) {
             PVE_CFS_WWW_GROUP, PVE_CFS_WWW_GROUP
         );
     c->o.www_gid = g->gr_gid;
+    if (!c->o.rrd_dir)
+        c->o.rrd_dir = rrd_store_default_dir();
+    if (!c->o.rrdcached_socket)
+        c->o.rrdcached_socket = rrd_store_default_socket();
 
     umask(027);
     if ((r = mkdir_owned(c->o.vardir, 0750, (gid_t) -1)) < 0 ||

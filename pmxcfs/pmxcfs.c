@@ -26,6 +26,7 @@
 #include "memdb.h"
 #include "pve/log.h"
 #include "pve/paths.h"
+#include "pve/rrd-file.h"
 #include "quorum.h"
 #include "status.h"
 
@@ -47,6 +48,7 @@ struct Pmxcfs {
     ClusterLoop *loop;
     Dcdb *dcdb;
     Kvstore *kvstore;
+    RrdStore *rrd;
 };
 
 static bool status_quorate(void *userdata) {
@@ -65,6 +67,11 @@ static void on_quorum_change(void *userdata, bool quorate) {
 static void on_remote_change(void *userdata, const char *path) {
     Pmxcfs *p = userdata;
     cfs_fuse_invalidate_path(p->fuse, path); /* NULL before the mount: nothing cached yet */
+}
+
+/* Every rrd/ value, ours or a peer's, goes into this node's RRD files (errors are logged). */
+static void write_rrd(void *userdata, const char *key, const char *value) {
+    (void) rrd_store_update(userdata, key, value);
 }
 
 static int add_service(Pmxcfs *p, CfsService *s);
@@ -122,6 +129,7 @@ Pmxcfs *pmxcfs_free(Pmxcfs *p) {
     if (p->memdb)
         memdb_set_change_callback(p->memdb, NULL, NULL);
     p->status = cfs_status_free(p->status);
+    p->rrd = rrd_store_free(p->rrd); /* after the status: its hook uses the store */
     p->memdb = memdb_close(p->memdb);
     free(p);
     return NULL;
@@ -173,6 +181,12 @@ int pmxcfs_new(const PmxcfsOptions *o, Pmxcfs **ret) {
     if (r < 0)
         return log_error_errno(r, "Failed to set up the status store: %m");
     memdb_set_change_callback(p->memdb, cfs_status_file_changed, p->status);
+    if (o->rrd_dir) {
+        r = rrd_store_new(o->rrd_dir, o->rrdcached_socket, &p->rrd);
+        if (r < 0)
+            return log_oom();
+        cfs_status_set_rrd_writer(p->status, write_rrd, p->rrd);
+    }
     if (o->node_ip)
         (void) cfs_status_set(p->status, "nodeip", o->node_ip, strlen(o->node_ip));
 

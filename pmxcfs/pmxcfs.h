@@ -28,7 +28,9 @@ typedef struct PmxcfsOptions {
     gid_t www_gid;
     unsigned lock_timeout;
     double cache_timeout;
-    unsigned cluster_timeout_ms; /* how long a writer waits for the cluster (0 = 30 s) */
+    unsigned cluster_timeout_ms;  /* how long a writer waits for the cluster (0 = 30 s) */
+    const char *rrd_dir;          /* RRD files of rrd/ values; NULL = write none */
+    const char *rrdcached_socket; /* rrdcached socket for them; NULL = librrd only */
 } PmxcfsOptions;
 
 typedef struct Pmxcfs Pmxcfs;

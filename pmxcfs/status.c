@@ -140,6 +140,8 @@ struct CfsStatus {
 
     CfsPlugFile plugs[_PLUG_MAX];
     CfsStatusBroadcast broadcast;
+    CfsStatusRrdWriter rrd_writer;
+    void *rrd_writer_userdata;
 };
 
 static time_t wall_clock(void) {
@@ -655,8 +657,18 @@ int cfs_status_node_set(
         const char *d = data;
         if (!rrd_key[0] || len == 0 || len >= CFS_STATUS_MAX_RRD || d[len - 1] != '\0')
             return -EINVAL;
-        STATUS_LOCKED(s);
-        return rrd_set(s, rrd_key, d);
+        int r;
+        CfsStatusRrdWriter writer;
+        void *writer_userdata;
+        {
+            STATUS_LOCKED(s);
+            r = rrd_set(s, rrd_key, d);
+            writer = s->rrd_writer;
+            writer_userdata = s->rrd_writer_userdata;
+        }
+        if (r >= 0 && writer)
+            writer(writer_userdata, rrd_key, d); /* file I/O outside the mutex */
+        return r;
     }
 
     STATUS_LOCKED(s);
@@ -681,6 +693,12 @@ int cfs_status_set(CfsStatus *s, const char *key, const void *data, size_t len) 
             b.kv(b.userdata, key, data, len);
     }
     return r;
+}
+
+void cfs_status_set_rrd_writer(CfsStatus *s, CfsStatusRrdWriter fn, void *userdata) {
+    STATUS_LOCKED(s);
+    s->rrd_writer = fn;
+    s->rrd_writer_userdata = userdata;
 }
 
 void cfs_status_set_broadcast(CfsStatus *s, const CfsStatusBroadcast *b) {

@@ -126,5 +126,10 @@ void cfs_status_set_online_members(CfsStatus *s, const uint32_t *nodeids, size_t
 /* Node name of a corosync nodeid from the cluster info (malloc'd); -ENOENT if unknown. */
 int cfs_status_node_name(CfsStatus *s, uint32_t nodeid, char **ret);
 
+/* RRD file hook, called without the status mutex held after an "rrd/<key>" value (local or
+ * from a peer) was stored, with the key without "rrd/" and the NUL-terminated value. */
+typedef void (*CfsStatusRrdWriter)(void *userdata, const char *key, const char *value);
+void cfs_status_set_rrd_writer(CfsStatus *s, CfsStatusRrdWriter fn, void *userdata);
+
 /* Test seam: replace the wall clock (seconds) used for log entries and RRD ages. */
 void cfs_status_set_clock(CfsStatus *s, time_t (*now)(void));

@@ -9,14 +9,14 @@ build_pkgs=(
     libsystemd-dev libjansson-dev libssl-dev libcmocka-dev
     libfuse3-dev fuse3 libsqlite3-dev sqlite3 libqb-dev zlib1g-dev
     libmicrohttpd-dev libcrypt-dev libpam0g-dev libcurl4-openssl-dev libgnutls28-dev
-    libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev libcorosync-common-dev
+    libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev libcorosync-common-dev librrd-dev
 )
 test_pkgs=(python3 procps iproute2 util-linux psmisc curl corosync jq openssl
-    python3-proxmoxer python3-requests socat)
+    python3-proxmoxer python3-requests socat rrdcached rrdtool)
 # Node.js for the OpenAPI validator (npm packages, see tests/integration/test-openapi.sh);
 # machines that already have node + npm (e.g. from another source) keep theirs
 command -v node >/dev/null && command -v npm >/dev/null || test_pkgs+=(nodejs npm)
-node_pkgs=(fuse3 sqlite3 iproute2 procps util-linux corosync)
+node_pkgs=(fuse3 sqlite3 iproute2 procps util-linux corosync rrdcached)
 bench_pkgs=(wrk nginx-light curl jq openssl)
 
 case "${1:-build}" in

@@ -733,6 +733,33 @@ static void test_threads(void **state) {
     free(out);
 }
 
+/* The RRD writer hook sees every stored rrd/ value (local and a peer's), and nothing else. */
+static char hook_seen[512];
+static void rrd_hook(void *userdata, const char *key, const char *value) {
+    (*(int *) userdata)++;
+    size_t n = strlen(hook_seen);
+    snprintf(hook_seen + n, sizeof hook_seen - n, "%s=%s;", key, value);
+}
+
+static void test_rrd_writer_hook(void **state) {
+    Fixture *f = *state;
+    int calls = 0;
+    hook_seen[0] = 0;
+    cfs_status_set_rrd_writer(f->s, rrd_hook, &calls);
+    static const char st[] = "1700000003:1:2";
+    assert_int_equal(cfs_status_set(f->s, "rrd/pve2-storage/n1/local", st, sizeof st), 0);
+    assert_int_equal(cfs_status_node_set(f->s, "n2", "rrd/pve2-node/n2", st, sizeof st), 0);
+    assert_int_equal(cfs_status_set(f->s, "rrd/x", "abc", 3), -EINVAL); /* not stored */
+    assert_int_equal(cfs_status_set(f->s, "kv/x", "abc", 3), 0);
+    assert_int_equal(calls, 2);
+    assert_string_equal(
+        hook_seen, "pve2-storage/n1/local=1700000003:1:2;pve2-node/n2=1700000003:1:2;"
+    );
+    cfs_status_set_rrd_writer(f->s, NULL, NULL);
+    assert_int_equal(cfs_status_set(f->s, "rrd/pve2-storage/n1/local", st, sizeof st), 0);
+    assert_int_equal(calls, 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_version_layout, setup, teardown),
@@ -740,6 +767,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_vmlist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clusterlog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rrd, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rrd_writer_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plugs_and_debug, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_properties, setup, teardown),
