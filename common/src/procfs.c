@@ -210,11 +210,8 @@ void procfs_cpuinfo_done(ProcCpuInfo *info) {
 
 /* ---- stat ----------------------------------------------------------------------------------- */
 
-/* Up to max numbers after the first word of line; returns how many (-1 on a bad token). */
-static int parse_numbers(const char *line, size_t len, uint64_t *v, int max) {
-    const char *p = line, *end = line + len;
-    while (p < end && !isspace((unsigned char) *p))
-        p++;
+/* Up to max blank-separated numbers in [p, end); returns how many (-1 on a bad token). */
+static int parse_number_list(const char *p, const char *end, uint64_t *v, int max) {
     int n = 0;
     for (;;) {
         while (p < end && isspace((unsigned char) *p))
@@ -228,6 +225,14 @@ static int parse_numbers(const char *line, size_t len, uint64_t *v, int max) {
             return -1;
         n++;
     }
+}
+
+/* Up to max numbers after the first word of line; returns how many (-1 on a bad token). */
+static int parse_numbers(const char *line, size_t len, uint64_t *v, int max) {
+    const char *p = line, *end = line + len;
+    while (p < end && !isspace((unsigned char) *p))
+        p++;
+    return parse_number_list(p, end, v, max);
 }
 
 static void stat_cpu_line(ProcStat *s, const char *line, size_t len) {
@@ -363,4 +368,77 @@ int procfs_parse_uptime(const char *text, uint64_t *ret_uptime, uint64_t *ret_id
     *ret_uptime = up;
     *ret_idle = idle;
     return 0;
+}
+
+/* ---- net/dev -------------------------------------------------------------------------------- */
+
+/* "<blanks><name>: rx_bytes rx_packets errs drop fifo frame compressed multicast tx_bytes
+ * tx_packets ..." (the name may touch the first number). */
+static bool net_dev_line(const char *line, size_t len, ProcNetDevIf *ret) {
+    const char *colon = memchr(line, ':', len);
+    if (!colon)
+        return false;
+    const char *name = line;
+    while (name < colon && isspace((unsigned char) *name))
+        name++;
+    size_t nlen = rstrip_len(name, (size_t) (colon - name));
+    if (nlen == 0 || nlen >= sizeof ret->name)
+        return false;
+    uint64_t v[16];
+    int n = parse_number_list(colon + 1, line + len, v, 16);
+    if (n < 10)
+        return false;
+    *ret =
+        (ProcNetDevIf){.rx_bytes = v[0], .rx_packets = v[1], .tx_bytes = v[8], .tx_packets = v[9]};
+    memcpy(ret->name, name, nlen);
+    ret->name[nlen] = 0;
+    return true;
+}
+
+int procfs_parse_net_dev(const char *text, ProcNetDevIf **ret, size_t *ret_n) {
+    ProcNetDevIf *list = NULL;
+    size_t n = 0, cap = 0;
+    const char *line;
+    size_t len;
+    while (next_line(&text, &line, &len)) {
+        ProcNetDevIf i;
+        if (!net_dev_line(line, len, &i))
+            continue; /* the two header lines and garbage */
+        if (n == cap) {
+            size_t c = cap ? cap * 2 : 8;
+            ProcNetDevIf *l = reallocarray(list, c, sizeof *l);
+            if (!l) {
+                free(list);
+                return -ENOMEM;
+            }
+            list = l;
+            cap = c;
+        }
+        list[n++] = i;
+    }
+    *ret = list;
+    *ret_n = n;
+    return 0;
+}
+
+bool procfs_is_physical_nic(const char *name) {
+    const char *rest;
+    if ((rest = startswith(name, "eth")))
+        return *rest && strspn(rest, "0123456789") == strlen(rest);
+    if ((rest = startswith(name, "en")) || (rest = startswith(name, "ib")))
+        return *rest && !strpbrk(rest, ":.");
+    return false;
+}
+
+void procfs_net_dev_physical_sum(
+    const ProcNetDevIf *list, size_t n, uint64_t *ret_in, uint64_t *ret_out
+) {
+    uint64_t in = 0, out = 0;
+    for (size_t i = 0; i < n; i++)
+        if (procfs_is_physical_nic(list[i].name)) {
+            in += list[i].rx_bytes;
+            out += list[i].tx_bytes;
+        }
+    *ret_in = in;
+    *ret_out = out;
 }

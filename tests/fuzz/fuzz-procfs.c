@@ -2,7 +2,8 @@
 /*
  * Fuzz target for the /proc parsers: every parser takes any text without crashing, and the
  * invariants callers rely on hold (cpuinfo strings set, sockets/cores >= 1, memory used +
- * free = total with used <= total, shares within 0..1, load averages NUL-terminated).
+ * free = total with used <= total, shares within 0..1, load averages NUL-terminated, net/dev names
+ * non-empty without ':').
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t up, idle;
     if (procfs_parse_uptime(s, &up, &idle) < 0 && (up || idle))
         abort();
+
+    ProcNetDevIf *nd = NULL;
+    size_t n_nd = 0;
+    if (procfs_parse_net_dev(s, &nd, &n_nd) == 0) {
+        uint64_t in, out;
+        procfs_net_dev_physical_sum(nd, n_nd, &in, &out);
+        for (size_t i = 0; i < n_nd; i++)
+            if (!nd[i].name[0] || !memchr(nd[i].name, 0, sizeof nd[i].name) ||
+                strchr(nd[i].name, ':'))
+                abort();
+        free(nd);
+    }
 
     free(s);
     return 0;

@@ -195,6 +195,42 @@ static void test_loadavg_uptime(void **state) {
     assert_int_equal(procfs_parse_uptime("", &up, &idle), -EINVAL);
 }
 
+static void test_net_dev(void **state) {
+    (void) state;
+    _cleanup_free_ char *t = sample("net-dev");
+    ProcNetDevIf *l = NULL;
+    size_t n = 0;
+    assert_int_equal(procfs_parse_net_dev(t, &l, &n), 0);
+    assert_int_equal(n, 9); /* headers and the short line skipped */
+    assert_string_equal(l[0].name, "lo");
+    assert_int_equal(l[0].rx_bytes, 8253554);
+    assert_string_equal(l[1].name, "eno1");
+    assert_int_equal(l[1].rx_bytes, 1000000000);
+    assert_int_equal(l[1].rx_packets, 900000);
+    assert_int_equal(l[1].tx_bytes, 200000000);
+    assert_int_equal(l[1].tx_packets, 500000);
+    assert_string_equal(l[2].name, "enp3s0f1"); /* the name touches the first number */
+    assert_int_equal(l[2].rx_bytes, 12345678901ULL);
+    assert_int_equal(l[2].tx_bytes, 98765432109ULL);
+    uint64_t in, out;
+    procfs_net_dev_physical_sum(l, n, &in, &out);
+    /* eno1 + enp3s0f1 + eth0 + ib0; not lo, vmbr0, tap, the VLAN eno1.100, veth */
+    assert_int_equal(in, 1000000000ULL + 12345678901ULL + 500 + 10);
+    assert_int_equal(out, 200000000ULL + 98765432109ULL + 700 + 20);
+    free(l);
+
+    assert_int_equal(procfs_parse_net_dev("", &l, &n), 0);
+    assert_int_equal(n, 0);
+    assert_null(l);
+    assert_true(procfs_is_physical_nic("eth12"));
+    assert_false(procfs_is_physical_nic("eth"));
+    assert_false(procfs_is_physical_nic("ethx"));
+    assert_true(procfs_is_physical_nic("enx001122334455"));
+    assert_false(procfs_is_physical_nic("en"));
+    assert_false(procfs_is_physical_nic("eno1:1"));
+    assert_false(procfs_is_physical_nic("bond0"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cpuinfo_vm),
@@ -204,6 +240,7 @@ int main(void) {
         cmocka_unit_test(test_stat_usage),
         cmocka_unit_test(test_meminfo),
         cmocka_unit_test(test_loadavg_uptime),
+        cmocka_unit_test(test_net_dev),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

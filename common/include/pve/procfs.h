@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * procfs: pure parsers for the /proc files a node reports (cpuinfo, stat, meminfo, loadavg,
- * uptime), with upstream's reading of each (PVE::ProcFSTools): model and MHz of the first
+ * uptime, net/dev), with upstream's reading of each (PVE::ProcFSTools): model and MHz of the first
  * CPU, sockets = distinct "physical id"s, cores = sum of their "cpu cores", memory "used"
  * = total - available, CPU usage as the share of non-idle ticks between two samples.
  * GET /nodes/{node}/status and pvestatd both use them.
@@ -14,6 +14,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pve/macro.h"
@@ -68,3 +69,21 @@ int procfs_parse_loadavg(const char *text, char ret[static 3][16]);
 /* Seconds of uptime and idle time (truncated) from /proc/uptime; -EINVAL when malformed
  * (both 0 then). */
 int procfs_parse_uptime(const char *text, uint64_t *ret_uptime, uint64_t *ret_idle);
+
+typedef struct ProcNetDevIf {
+    char name[32]; /* interface name (IFNAMSIZ is 16; room for odd ones) */
+    uint64_t rx_bytes, rx_packets, tx_bytes, tx_packets;
+} ProcNetDevIf;
+
+/* Parse /proc/net/dev into a malloc'd array (header and malformed lines skipped; *ret NULL
+ * when there is none). Only -ENOMEM fails. */
+int procfs_parse_net_dev(const char *text, ProcNetDevIf **ret, size_t *ret_n);
+
+/* upstream's physical NIC names (PVE::Network's PHYSICAL_NIC_RE): eth<digits>, en..., ib...
+ * without ':' or '.' (no aliases, no VLANs). */
+bool procfs_is_physical_nic(const char *name) _pure_;
+
+/* Received and transmitted bytes summed over the physical NICs (pvestatd's netin/netout). */
+void procfs_net_dev_physical_sum(
+    const ProcNetDevIf *list, size_t n, uint64_t *ret_in, uint64_t *ret_out
+);
