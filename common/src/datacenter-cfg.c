@@ -679,10 +679,17 @@ int datacenter_cfg_parse(const char *text, size_t len, DatacenterCfg **ret) {
 /* ---- print ------------------------------------------------------------------------------------
  */
 
+/* upstream's encode_text (bytes outside 0x20-0x7e and ':' as %XX); trailing blanks, and '%'
+ * before two hex digits, are encoded too (the reader trims lines and decodes %XX): upstream's
+ * decoder reads them back, and print(parse(x)) is a fixed point */
 static void encode_text(StrBuf *b, const char *s, size_t n) {
+    size_t keep = n;
+    while (keep > 0 && s[keep - 1] == ' ')
+        keep--;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char) s[i];
-        if (ch < 0x20 || ch > 0x7e || ch == ':')
+        bool pct = ch == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0;
+        if (ch < 0x20 || ch > 0x7e || ch == ':' || i >= keep || pct)
             strbuf_printf(b, "%%%02X", ch);
         else
             strbuf_append_char(b, (char) ch);

@@ -48,6 +48,10 @@ static void test_canonical(void **state) {
     check_reprint("next-id: upper=5000,lower=1000\n", "next-id: lower=1000,upper=5000\n");
     /* description: '#' lines decoded, re-encoded (':' and non-printables as %XX) */
     check_reprint("#a%3Ab\n#\n#%C3%A4\nkeyboard: de\n", "#a%3Ab\n#\n#%C3%A4\nkeyboard: de\n");
+    /* trailing blanks of a description line survive as %20 (the reader trims lines) */
+    check_reprint("#a%20\n#b\n", "#a%20\n#b\n");
+    /* a literal "%41" in a description key is written as "%2541" */
+    check_reprint("description: 100%41\n", "#100%2541\n");
     /* description key wins over comment lines and is written as a comment */
     check_reprint("#old\ndescription: new: text\n", "#new%3A text\n");
     /* last duplicate wins */

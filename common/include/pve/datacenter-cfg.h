@@ -19,7 +19,9 @@
  * Model and printing follow upstream's read-modify-write: property-string values read from the
  * file are kept in canonical form (default key first and bare, the others sorted by key,
  * booleans as 1/0), values set through datacenter_cfg_set() are kept as given (after checking),
- * and the printer writes the description as '#' lines, then every key sorted bytewise as
+ * and the printer writes the description as '#' lines (percent-encoded as upstream, plus
+ * trailing blanks and a '%' before two hex digits, which the reader would otherwise trim or
+ * decode), then every key sorted bytewise as
  * "key: value". The deprecated migration_unsecure becomes migration: type=... when no
  * migration is set (the old key stays).
  */
