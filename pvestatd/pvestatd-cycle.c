@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * pvestatd-cycle: one status cycle and its timer. The collectors run in upstream's order
+ * (task list, node, guests, storage); each broadcasts its own keys through pmxcfs
+ * (cfs_ipc_set_status) and a failing one does not stop the others. Guests have a provider
+ * table that is empty until the QEMU/LXC layers exist: each provider will broadcast
+ * "rrd/pve2.3-vm/<vmid>" for its guests.
+ *
+ * The timer fires at multiples of the interval on the wall clock (CLOCK_REALTIME, absolute),
+ * so cycles never drift; a cycle that overruns skips the ticks it missed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pve/api-env.h"
+#include "pve/cfs-file.h"
+#include "pve/cfs-ipc.h"
+#include "pve/log.h"
+#include "pve/paths.h"
+#include "pve/rrd-def.h"
+#include "pvestatd.h"
+
+#define USEC_PER_SEC 1000000ULL
+
+struct Statd {
+    StatdConfig c;
+    ProcStat prev_stat;
+    sd_event_source *timer;
+    bool warned_ipc; /* one warning while pmxcfs is unreachable, not one per cycle */
+};
+
+/* A guest layer (QEMU, LXC): broadcasts the status of its guests on this node. */
+typedef struct StatdGuestProvider {
+    const char *name;
+    int (*collect)(Statd *d, time_t ctime);
+} StatdGuestProvider;
+
+static const StatdGuestProvider *const guest_providers[] = {
+    NULL, /* qemu and lxc go here */
+};
+
+static int broadcast_rrd(Statd *d, const char *key, const char *value) {
+    _cleanup_free_ char *name = NULL;
+    if (asprintf(&name, "rrd/%s", key) < 0)
+        return -ENOMEM;
+    int r = cfs_ipc_set_status(name, value, strlen(value) + 1); /* pmxcfs wants the NUL */
+    if (r < 0) {
+        if (!d->warned_ipc)
+            log_warning_errno(r, "cannot broadcast %s through pmxcfs: %m", name);
+        d->warned_ipc = true;
+        return r;
+    }
+    if (d->warned_ipc)
+        log_info("pmxcfs reachable again");
+    d->warned_ipc = false;
+    return 0;
+}
+
+static int collect_tasklist(Statd *d, time_t ctime) {
+    (void) ctime;
+    int r = api_broadcast_tasklist(d->c.taskdir);
+    if (r < 0)
+        log_debug_errno(r, "task list broadcast failed: %m");
+    return r;
+}
+
+static int collect_node(Statd *d, time_t ctime) {
+    StatdNode n;
+    _cleanup_free_ char *value = NULL, *key = NULL;
+    int r = statd_collect_node(&d->c, &d->prev_stat, ctime, &n);
+    if (r < 0 || (r = statd_format_node(&n, &value)) < 0)
+        return r;
+    if (asprintf(&key, RRD_KEY_NODE "/%s", d->c.nodename) < 0)
+        return -ENOMEM;
+    return broadcast_rrd(d, key, value);
+}
+
+static int collect_guests(Statd *d, time_t ctime) {
+    int failed = 0;
+    for (size_t i = 0; i < ELEMENTSOF(guest_providers); i++) {
+        const StatdGuestProvider *p = guest_providers[i];
+        if (p && p->collect(d, ctime) < 0) {
+            log_debug("%s status update failed", p->name);
+            failed++;
+        }
+    }
+    return failed ? -EIO : 0;
+}
+
+static int collect_storage(Statd *d, time_t ctime) {
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    int r = cfs_file_read(PVE_CFS_STORAGE_CFG, &text, &len);
+    if (r == -ENOENT) {
+        free(text);
+        text = strdup(""); /* storage_cfg_parse() adds the default `local` */
+        if (!text)
+            return -ENOMEM;
+    } else if (r < 0)
+        return log_debug_errno(r, "cannot read storage.cfg: %m");
+    StatdStorage *list = NULL;
+    size_t n = 0;
+    r = statd_collect_storage(text, len, d->c.nodename, &list, &n);
+    if (r < 0)
+        return r;
+    int ret = 0;
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *key = NULL, *value = NULL;
+        if (asprintf(&key, RRD_KEY_STORAGE "/%s/%s", d->c.nodename, list[i].id) < 0 ||
+            statd_format_storage(&list[i], ctime, &value) < 0) {
+            ret = -ENOMEM;
+            break;
+        }
+        r = broadcast_rrd(d, key, value);
+        if (r < 0)
+            ret = r;
+    }
+    statd_storage_list_free(list, n);
+    return ret;
+}
+
+static const struct {
+    const char *name;
+    int (*collect)(Statd *d, time_t ctime);
+} collectors[] = {
+    {"task list", collect_tasklist},
+    {"node", collect_node},
+    {"guest", collect_guests},
+    {"storage", collect_storage},
+};
+
+int statd_new(const StatdConfig *c, Statd **ret) {
+    Statd *d = calloc(1, sizeof *d);
+    if (!d)
+        return -ENOMEM;
+    d->c = *c;
+    /* first /proc/stat sample, so that the first cycle reports the share since now */
+    StatdNode ignored;
+    (void) statd_collect_node(&d->c, &d->prev_stat, 0, &ignored);
+    *ret = d;
+    return 0;
+}
+
+Statd *statd_free(Statd *d) {
+    if (!d)
+        return NULL;
+    sd_event_source_disable_unref(d->timer);
+    free(d);
+    return NULL;
+}
+
+int statd_cycle(Statd *d) {
+    time_t ctime = time(NULL);
+    int failed = 0;
+    for (size_t i = 0; i < ELEMENTSOF(collectors); i++) {
+        int r = collectors[i].collect(d, ctime);
+        if (r < 0) {
+            log_debug_errno(r, "%s status update failed: %m", collectors[i].name);
+            failed++;
+        }
+    }
+    return failed;
+}
+
+uint64_t statd_next_tick(uint64_t now_usec, unsigned interval) {
+    uint64_t step = (uint64_t) (interval ? interval : 1) * USEC_PER_SEC;
+    return (now_usec / step + 1) * step;
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+    Statd *d = userdata;
+    (void) usec;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    (void) statd_cycle(d);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (took > STATD_SLOW_CYCLE)
+        log_info("status update time (%.3f seconds)", took);
+
+    /* the clock now, not the loop's cached time: a long cycle must skip the ticks it missed */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t now_usec = (uint64_t) now.tv_sec * USEC_PER_SEC + (uint64_t) now.tv_nsec / 1000;
+    int r = sd_event_source_set_time(s, statd_next_tick(now_usec, d->c.interval));
+    if (r < 0)
+        return r;
+    return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+int statd_start(Statd *d, sd_event *event) {
+    uint64_t now;
+    int r = sd_event_now(event, CLOCK_REALTIME, &now);
+    if (r < 0)
+        return r;
+    /* accuracy 1 ms: the default slack (250 ms) would blur the alignment */
+    return sd_event_add_time(
+        event, &d->timer, CLOCK_REALTIME, statd_next_tick(now, d->c.interval), 1000, on_tick, d
+    );
+}
