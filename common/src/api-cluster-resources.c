@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api-cluster.h"
@@ -434,7 +435,77 @@ static int add_storage(ResCtx *c) {
     return 0;
 }
 
+/*
+ * Answers are kept per worker for at most RESOURCES_CACHE_USEC, per (user, type), and only
+ * while pmxcfs's version counters (.version: guest list, membership, config files, status
+ * keys) are unchanged: a dashboard polling this (the web UI does every few seconds, from every
+ * open tab) then costs one IPC round trip instead of four plus the rebuild. Guest config
+ * fields (name, memory, ...) may be up to that long behind an edit.
+ */
+#define RESOURCES_CACHE_USEC (1000ULL * 1000ULL)
+#define RESOURCES_CACHE_SIZE 16
+
+static struct {
+    char *user, *type, *version;
+    uint64_t at;
+    json_t *result;
+} res_cache[RESOURCES_CACHE_SIZE];
+static unsigned res_cache_next;
+
+static uint64_t now_usec(void) {
+    struct timespec ts;
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+static json_t *res_cache_get(const char *user, const char *type, const char *version) {
+    uint64_t now = now_usec();
+    for (unsigned i = 0; i < RESOURCES_CACHE_SIZE; i++)
+        if (res_cache[i].result && now - res_cache[i].at < RESOURCES_CACHE_USEC &&
+            streq(res_cache[i].user, user) && streq(res_cache[i].type, type) &&
+            streq(res_cache[i].version, version))
+            return json_incref(res_cache[i].result);
+    return NULL;
+}
+
+static void res_cache_put(const char *user, const char *type, const char *version, json_t *result) {
+    char *u = strdup(user), *t = strdup(type), *v = strdup(version);
+    if (!u || !t || !v) {
+        free(u);
+        free(t);
+        free(v);
+        return;
+    }
+    unsigned i = res_cache_next++ % RESOURCES_CACHE_SIZE;
+    free(res_cache[i].user);
+    free(res_cache[i].type);
+    free(res_cache[i].version);
+    json_decref(res_cache[i].result);
+    res_cache[i].user = u;
+    res_cache[i].type = t;
+    res_cache[i].version = v;
+    res_cache[i].at = now_usec();
+    res_cache[i].result = json_incref(result);
+}
+
+static int resources_build(ApiCall *call);
+
 int cluster_h_resources(ApiCall *call) {
+    const char *type = NULL;
+    (void) api_call_param_string(call, "type", &type);
+    _cleanup_free_ char *version = NULL;
+    if (cfs_ipc_get_fs_version(&version, NULL) < 0)
+        return resources_build(call); /* no version to key on: no cache */
+    json_t *hit = res_cache_get(api_user(call), type ?: "", version);
+    if (hit)
+        return api_call_set_result(call, hit);
+    int r = resources_build(call);
+    if (r >= 0 && call->result)
+        res_cache_put(api_user(call), type ?: "", version, call->result);
+    return r;
+}
+
+static int resources_build(ApiCall *call) {
     _cleanup_(res_ctx_done) ResCtx c = {.call = call};
     const char *type = NULL;
     (void) api_call_param_string(call, "type", &type);

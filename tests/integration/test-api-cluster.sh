@@ -327,5 +327,17 @@ api GET /cluster/tasks
 check "user without Sys.Audit: only their own tasks" \
     [ "$CODE" = 200 -a "$(jget '[.data[].upid] | join(" ")')" = "$t_vm" -a "$(jget .data[0].status)" = "WARNINGS: 1" ]
 
+# the per-worker answer cache of /cluster/resources must not hide changes: a guest created
+# right after a request shows up in the next one, a removed storage disappears
+login root@pam "$ROOT_PASSWORD"
+for _ in 1 2 3 4; do api GET /cluster/resources; done # fill every worker's cache
+printf 'name: fresh\nmemory: 256\n' >"$MNT/nodes/$NODE/qemu-server/4242.conf"
+api GET /cluster/resources -d type=vm
+check "a new guest appears at once despite the answer cache" \
+    [ "$(jget '[.data[] | select(.vmid == 4242) | .name] | join(",")')" = fresh ]
+rm -f "$MNT/nodes/$NODE/qemu-server/4242.conf"
+api GET /cluster/resources -d type=vm
+check "a removed guest disappears at once" [ -z "$(jget '.data[] | select(.vmid == 4242) | .vmid')" ]
+
 rm -f "$PVE_SYSTEMCTL"
 api_finish
