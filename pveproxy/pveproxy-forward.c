@@ -355,6 +355,35 @@ static int add_header(Job *j, const char *name, const char *value) {
     return 0;
 }
 
+/* params as application/x-www-form-urlencoded (arrays repeat their key) */
+static int form_encode(CURL *e, const json_t *params, char **ret) {
+    _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *) params, key, v) {
+        size_t n = json_is_array(v) ? json_array_size(v) : 1;
+        for (size_t i = 0; i < n; i++) {
+            json_t *item = json_is_array(v) ? json_array_get(v, i) : v;
+            _cleanup_free_ char *text = NULL;
+            if (json_is_string(item))
+                text = strdup(json_string_value(item));
+            else
+                text = json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT);
+            if (!text)
+                return -ENOMEM;
+            char *ek = curl_easy_escape(e, key, 0), *ev = curl_easy_escape(e, text, 0);
+            if (ek && ev)
+                strbuf_printf(&b, "%s%s=%s", b.len ? "&" : "", ek, ev);
+            curl_free(ek);
+            curl_free(ev);
+            if (!ek || !ev)
+                return -ENOMEM;
+        }
+    }
+    strbuf_append(&b, "");
+    return strbuf_finish(&b, ret, NULL);
+}
+
 int forwarder_forward(
     Forwarder *f, ApiServer *s, HttpRequest *req, const ApiCall *call, ApiRoute route,
     const char *node
@@ -386,13 +415,24 @@ int forwarder_forward(
     j->easy = curl_easy_init();
     size_t blen = 0;
     const char *body = http_request_body(req, &blen);
-    j->body = blen ? malloc(blen) : NULL;
+    bool upload = http_request_upload_path(req) != NULL;
+    if (upload) {
+        /* the file part is already on disk (as upstream, pveproxy spools uploads itself):
+         * pvedaemon gets the form fields and tmpfilename, form-encoded */
+        if (!j->easy || form_encode(j->easy, http_request_params(req), &j->body) < 0) {
+            job_free(j);
+            return -ENOMEM;
+        }
+        blen = strlen(j->body);
+    } else {
+        j->body = blen ? malloc(blen) : NULL;
+        if (blen && j->body)
+            memcpy(j->body, body, blen);
+    }
     if (!j->easy || (call->user && !j->user) || (blen && !j->body)) {
         job_free(j);
         return -ENOMEM;
     }
-    if (blen)
-        memcpy(j->body, body, blen);
 
     HttpMethod m = http_request_method(req);
     r = 0;
@@ -404,7 +444,9 @@ int forwarder_forward(
     r |= add_header(j, "Accept-Encoding", http_request_header(req, "Accept-Encoding"));
     r |= add_header(j, "Host", http_request_header(req, "Host"));
     if (blen)
-        r |= add_header(j, "Content-Type", http_request_header(req, "Content-Type"));
+        r |= add_header(j, "Content-Type",
+                        upload ? "application/x-www-form-urlencoded"
+                               : http_request_header(req, "Content-Type"));
     r |= add_header(j, "Expect", ""); /* no 100-continue round trip */
     if (r < 0) {
         job_free(j);

@@ -10,6 +10,7 @@
 . "$(dirname "$0")/lib-api.sh"
 . "$(dirname "$0")/lib-pveproxy.sh"
 api_setup
+mount -t tmpfs -o size=64m tmpfs /var/tmp # namespace-private upload spool
 
 mkdir -p "$TMP/www/js"
 echo '<html>PVE UI</html>' >"$TMP/www/index.html"
@@ -111,6 +112,22 @@ for p in '/../../../etc/passwd' '/js/../../../../etc/passwd' '/%2e%2e/%2e%2e/etc
         not_ok "traversal refused: $p" "code=$CODE"
     fi
 done
+
+# upload through pveproxy: it spools the file itself (as www-data, under a private /var/tmp
+# here) and forwards the form fields with tmpfilename to pvedaemon, which imports the file
+mkdir -p "$TMP/store"
+printf 'dir: upstore\n\tpath %s\n\tcontent iso\n\n' "$TMP/store" >>"$MNT/storage.cfg"
+head -c 2000000 /dev/urandom >"$TMP/up.iso"
+sha=$(sha256sum "$TMP/up.iso" | cut -d' ' -f1)
+split "$(pcurl -b "PVEAuthCookie=$TICKET" -F content=iso -F checksum-algorithm=sha256 -F "checksum=$sha" \
+    -F "filename=@$TMP/up.iso" "$PB/api2/json/nodes/$NODE/storage/upstore/upload")"
+upid=$(jget .data)
+check "upload through pveproxy answers an imgcopy UPID" [ "$CODE" = 200 -a "$(cut -d: -f6 <<<"$upid")" = imgcopy ]
+uplog=$PVE_TASK_DIR/$(cut -d: -f5 <<<"$upid" | tail -c 2)/$upid
+wait_until 20 grep -q '^TASK ' "$uplog" 2>/dev/null
+check "upload task OK and the file arrived intact" \
+    bash -c '[ "$(tail -n1 "$1")" = "TASK OK" ] && cmp -s "$2" "$3"' _ "$uplog" "$TMP/up.iso" "$TMP/store/template/iso/up.iso"
+check "no spooled upload left in /var/tmp" bash -c '! ls /var/tmp/pveupload-* >/dev/null 2>&1'
 
 # access log
 check "access log line in upstream format" \
