@@ -341,6 +341,8 @@ propstr_parse_checked(const KeyDef *d, const char *v, PropertyString **ret, char
         return r;
     if (r < 0)
         return fail(reterr_msg, "invalid format - %s", msg ?: "format error");
+    if (ps->n_entries == 0) /* would be written as an empty value, which is not read back */
+        return fail(reterr_msg, "invalid format - no value in the property string");
     *ret = TAKE_PTR(ps);
     return 0;
 }

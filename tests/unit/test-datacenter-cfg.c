@@ -146,6 +146,7 @@ static void test_checks(void **state) {
     expect_invalid("registered-tags", ";a", "regex");
     expect_invalid("crs", "ha-auto-rebalance-method=topsis", "requires");
     expect_invalid("migration_unsecure", "maybe", "boolean");
+    expect_invalid("crs", ",", "no value");
     assert_true(datacenter_cfg_key_is_known("next-id"));
     assert_false(datacenter_cfg_key_is_known("next_id"));
     assert_true(datacenter_cfg_key_is_property_string("crs"));
