@@ -11,6 +11,7 @@
  *   api-nodes.c    /nodes, /nodes/{node}: status, version, time, dns, syslog, journal,
  *                  services, subscription, tasks
  *   api-storage.c  /storage, /nodes/{node}/storage
+ *   api-rrd.c      /nodes/{node}/rrddata, /nodes/{node}/storage/{storage}/rrddata
  */
 #pragma once
 
@@ -22,6 +23,7 @@ int api_ticket_register(ApiRouter *r);
 int api_cluster_register(ApiRouter *r);
 int api_nodes_register(ApiRouter *r);
 int api_storage_register(ApiRouter *r);
+int api_rrd_register(ApiRouter *r);
 
 /* All of the above; 0 or the first error. */
 int api_register_all(ApiRouter *r);
