@@ -25,16 +25,6 @@
 #include "pve/paths.h"
 #include "pve/string-util.h"
 
-static void free_secret(char *p) {
-    if (p) {
-        explicit_bzero(p, strlen(p));
-        free(p);
-    }
-}
-static inline void free_secretp(char **p) {
-    free_secret(*p);
-}
-
 /* ---- key material --------------------------------------------------------------------------- */
 
 static int cfs_stat(const char *path, struct stat *st) {
@@ -51,7 +41,7 @@ static bool cfs_exists(const char *path) {
 }
 
 static int write_new_keypair(void) {
-    _cleanup_(free_secretp) char *priv = NULL;
+    _cleanup_erase_free_ char *priv = NULL;
     _cleanup_free_ char *pub = NULL;
     int r = auth_key_generate(&priv, &pub);
     if (r < 0)
@@ -85,7 +75,7 @@ int api_auth_keys_ensure(void) {
         uint8_t raw[32];
         if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw))
             return log_error_errno(errno ?: EIO, "Failed to get random bytes: %m");
-        _cleanup_(free_secretp) char *b64 = NULL;
+        _cleanup_erase_free_ char *b64 = NULL;
         r = auth_base64_encode(raw, sizeof(raw), true, &b64);
         explicit_bzero(raw, sizeof(raw));
         if (r < 0)
@@ -159,7 +149,7 @@ typedef struct KeyFile {
 } KeyFile;
 
 static KeyFile key_pub = {.path = PVE_CFS_AUTHKEY_PUB}, key_old = {.path = PVE_CFS_AUTHKEY_PUB_OLD};
-static int64_t keys_checked;   /* time of the last stat */
+static int64_t keys_checked;     /* time of the last stat */
 static uint64_t keys_generation; /* bumped when a key file changes */
 
 static struct {
@@ -278,7 +268,7 @@ static int verify_token(const char *tokenid, const char *secret) {
         return r;
     if (!user_cfg_is_active(cfg, tokenid, time(NULL)))
         return -EACCES;
-    _cleanup_(free_secretp) char *line = NULL;
+    _cleanup_erase_free_ char *line = NULL;
     if (asprintf(&line, "%s %s", tokenid, secret) < 0)
         return -ENOMEM;
     r = cfs_ipc_verify_token(line);
@@ -302,7 +292,7 @@ int api_auth_request(
         r = auth_cookie_extract(authorization, "PVEAuthCookie", &ticket);
     if (r == -ENOENT && authorization) {
         _cleanup_free_ char *tokenid = NULL;
-        _cleanup_(free_secretp) char *secret = NULL;
+        _cleanup_erase_free_ char *secret = NULL;
         r = api_token_parse_header(authorization, &tokenid, &secret);
         if (r == -ENOMEM)
             return r;
@@ -346,7 +336,7 @@ static int pam_conv_password(
             r[i].resp = strdup(password);
             if (!r[i].resp) {
                 for (int j = 0; j < i; j++)
-                    free_secret(r[j].resp);
+                    erase_and_free(r[j].resp);
                 free(r);
                 return PAM_BUF_ERR;
             }

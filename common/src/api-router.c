@@ -391,6 +391,23 @@ static const ApiMethod index_method = {
     .handler = index_handler,
 };
 
+/* Split copy (modified) into components and find the node; the values in mt point into copy,
+ * a trailing template that took the rest of the path already joined. */
+static int match_path(const ApiRouter *r, char *copy, Match *mt, const Node **ret) {
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+        if (mt->n >= MAX_COMPONENTS)
+            return -ENOENT;
+        mt->comps[mt->n++] = tok;
+    }
+    const Node *n = match(&r->root, mt, 0);
+    if (!n)
+        return -ENOENT;
+    match_join_rest(mt);
+    *ret = n;
+    return 0;
+}
+
 static int lookup_node(
     const ApiRouter *r,
     ApiHttpMethod m,
@@ -407,16 +424,10 @@ static int lookup_node(
     if (!copy)
         return -ENOMEM;
     Match mt = {.n = 0};
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-        if (mt.n >= MAX_COMPONENTS)
-            return -ENOENT;
-        mt.comps[mt.n++] = tok;
-    }
-    const Node *n = match(&r->root, &mt, 0);
-    if (!n)
-        return -ENOENT;
-    match_join_rest(&mt);
+    const Node *n = NULL;
+    int k = match_path(r, copy, &mt, &n);
+    if (k < 0)
+        return k;
     const ApiMethod *method = n->methods[m];
     if (!method && m == API_METHOD_GET && r->index && n->n_children > 0)
         method = &index_method;
@@ -448,20 +459,10 @@ int api_router_lookup(
 
 static int find_node(const ApiRouter *r, const char *path, const Node **ret) {
     _cleanup_free_ char *copy = strdup(path);
+    Match mt = {.n = 0};
     if (!copy)
         return -ENOMEM;
-    Match mt = {.n = 0};
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-        if (mt.n >= MAX_COMPONENTS)
-            return -ENOENT;
-        mt.comps[mt.n++] = tok;
-    }
-    const Node *n = match(&r->root, &mt, 0);
-    if (!n)
-        return -ENOENT;
-    *ret = n;
-    return 0;
+    return match_path(r, copy, &mt, ret);
 }
 
 static unsigned node_methods(const Node *n) {

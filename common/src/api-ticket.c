@@ -23,16 +23,6 @@
 #define PVE_VERSION "8.0"
 #endif
 
-static void free_secret(char *p) {
-    if (p) {
-        explicit_bzero(p, strlen(p));
-        free(p);
-    }
-}
-static inline void free_secretp(char **p) {
-    free_secret(*p);
-}
-
 static int login_failed(ApiCall *call, const char *userid) {
     log_notice(
         "authentication failure; rhost=%s user=%s msg=", call->client ?: "<local>", userid ?: ""
@@ -111,7 +101,7 @@ static int h_ticket(ApiCall *call) {
 
     (void) api_auth_rotate_key();
 
-    _cleanup_(free_secretp) char *priv = NULL;
+    _cleanup_erase_free_ char *priv = NULL;
     _cleanup_free_ char *ticket = NULL, *www = NULL;
     size_t www_len = 0;
     char csrf[CSRF_TOKEN_LEN + 1];

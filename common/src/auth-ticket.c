@@ -31,13 +31,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(EVP_PKEY_CTX *, EVP_PKEY_CTX_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(EVP_MD_CTX *, EVP_MD_CTX_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(BIO *, BIO_free_all);
 
-static void erase_and_freep(char **p) {
-    if (*p) {
-        explicit_bzero(*p, strlen(*p));
-        free(*p);
-    }
-}
-
 /* ---- base64 ------------------------------------------------------------------------------ */
 
 static const char b64_alphabet[] =

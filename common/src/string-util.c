@@ -83,3 +83,10 @@ const char *str_excerpt(const char *s, size_t len, char *buf, size_t size) {
     buf[n] = '\0';
     return buf;
 }
+
+void erase_and_free(char *p) {
+    if (p) {
+        explicit_bzero(p, strlen(p));
+        free(p);
+    }
+}

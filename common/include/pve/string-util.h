@@ -27,3 +27,10 @@ const char *str_excerpt(const char *s, size_t len, char *buf, size_t size);
 int safe_atou64(const char *s, unsigned long long *ret);
 int safe_atou32(const char *s, unsigned *ret);
 int safe_atoi64(const char *s, long long *ret);
+
+/* Wipe a secret string (password, key PEM, token) before freeing it. NULL-safe. */
+void erase_and_free(char *p);
+static inline void erase_and_freep(char **p) {
+    erase_and_free(*p);
+}
+#define _cleanup_erase_free_ _cleanup_(erase_and_freep)
