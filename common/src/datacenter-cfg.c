@@ -586,14 +586,30 @@ static int parse_option(DatacenterCfg *c, const char *key, const char *value) {
         return store(c, key, property_string_parse_bool(value) > 0 ? "1" : "0");
     if (d->kind != KIND_PROPSTR)
         return store(c, key, value);
-    _cleanup_(property_string_freep) PropertyString *ps = NULL;
-    _cleanup_free_ char *canon = NULL;
-    r = propstr_parse_checked(d, value, &ps, NULL);
-    if (r >= 0)
-        r = propstr_canonical(d, ps, &canon);
-    if (r < 0)
-        return r;
-    return store(c, key, canon);
+    /* canonical form; a value ending in blanks would lose them when the line is read back, so
+     * the canonical form is that of the trimmed text (a few rounds at most) */
+    _cleanup_free_ char *canon = strdup(value);
+    for (unsigned round = 0; canon && round < 4; round++) {
+        _cleanup_(property_string_freep) PropertyString *ps = NULL;
+        _cleanup_free_ char *next = NULL;
+        r = propstr_parse_checked(d, canon, &ps, &msg);
+        if (r == -ENOMEM)
+            return r;
+        if (r < 0)
+            return warn(c, "parse error in 'datacenter.cfg' - '%s': %s", key, msg ?: "invalid");
+        if ((r = propstr_canonical(d, ps, &next)) < 0)
+            return r;
+        size_t n = strlen(next);
+        while (n > 0 && (next[n - 1] == ' ' || next[n - 1] == '\t'))
+            n--;
+        bool stable = n == strlen(next) && streq(next, canon);
+        next[n] = 0;
+        free(canon);
+        canon = TAKE_PTR(next);
+        if (stable)
+            return store(c, key, canon);
+    }
+    return canon ? warn(c, "parse error in 'datacenter.cfg' - '%s': unstable value", key) : -ENOMEM;
 }
 
 static int parse_line(
