@@ -94,7 +94,6 @@ static int statd_reload(void *userdata) {
 static void statd_shutdown(void *userdata) {
     Main *x = userdata;
     x->statd = statd_free(x->statd);
-    log_info("server stopped");
 }
 
 int main(int argc, char *argv[]) {

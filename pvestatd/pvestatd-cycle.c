@@ -60,10 +60,7 @@ static int broadcast_rrd(Statd *d, const char *key, const char *value) {
 
 static int collect_tasklist(Statd *d, time_t ctime) {
     (void) ctime;
-    int r = api_broadcast_tasklist(d->c.taskdir);
-    if (r < 0)
-        log_debug_errno(r, "task list broadcast failed: %m");
-    return r;
+    return api_broadcast_tasklist(d->c.taskdir);
 }
 
 static int collect_node(Statd *d, time_t ctime) {
