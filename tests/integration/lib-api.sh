@@ -82,6 +82,8 @@ api_setup() {
     export PVE_DAEMON_PIDFILE=$TMP/pvedaemon.pid
     export PVE_CFS_IPC_SERVICE="apitest$$"
     export PVE_TASK_DIR=$TMP/tasks
+    export PVE_CFS_RUNDIR=$TMP/run # clients look for pmxcfs's restart flag here
+    export PVE_RRD_DIR=$TMP/rrd PVE_RRDCACHED_SOCKET=$TMP/rrdcached.sock # never the host's RRDs
     POWER_LOG=$TMP/power.log
     printf '#!/bin/sh\necho "$@" >>%s\n' "$POWER_LOG" >"$TMP/power.sh"
     chmod +x "$TMP/power.sh"
