@@ -17,6 +17,7 @@ ninja -C build
 pmxcfs=build/pmxcfs/pmxcfs
 pvedaemon=build/pvedaemon/pvedaemon
 pveproxy=build/pveproxy/pveproxy
+pvestatd=build/pvestatd/pvestatd
 [ -e /dev/fuse ] || { echo "/dev/fuse is missing: load the fuse module (modprobe fuse)" >&2; exit 1; }
 if [ "$($pmxcfs status)" = running ]; then
     echo "pmxcfs is already running"
@@ -35,6 +36,12 @@ else
     $pveproxy start
 fi
 
+if [ "$($pvestatd status)" = running ]; then
+    echo "pvestatd is already running"
+else
+    $pvestatd start
+fi
+
 host=$(hostname -f 2>/dev/null || hostname)
 cat <<MSG
 
@@ -44,8 +51,10 @@ pveproxy:  $($pveproxy status); https://$host:8006/api2/json (self-signed: clust
            /etc/pve/pve-root-ca.pem). Log in as root@pam with root's password, e.g.
            curl -k -d username=root@pam --data-urlencode password=... https://$host:8006/api2/json/access/ticket
            or: build/pvedaemon/pvesh get /nodes
-Stop them: $pveproxy stop; $pvedaemon stop; $pmxcfs stop
+pvestatd:  $($pvestatd status); node and storage status every 10 s into /var/lib/rrdcached/db
+           (see: cat /etc/pve/.rrd; pvesh get /nodes/\$(hostname -s)/rrddata --timeframe hour)
+Stop them: $pvestatd stop; $pveproxy stop; $pvedaemon stop; $pmxcfs stop
 
-Not there yet: the web UI files, guests, pvestatd and the other daemons;
+Not there yet: the web UI files, guests, HA, firewall and the other daemons;
 see the status table in README.md.
 MSG
