@@ -217,6 +217,14 @@ static void finish(Job *j, CURLcode code) {
     if (code != CURLE_OK) {
         const char *text = NULL;
         unsigned st = error_status(code, &text);
+        curl_off_t connected = 0;
+        if (code == CURLE_OPERATION_TIMEDOUT &&
+            curl_easy_getinfo(j->easy, CURLINFO_CONNECT_TIME_T, &connected) == CURLE_OK &&
+            connected == 0) {
+            /* never connected: a failure of connection establishment, as AnyEvent says */
+            st = 595;
+            text = "Connection timed out";
+        }
         log_warning("proxy request failed: %s (%s)", text, j->error[0] ? j->error : "-");
         api_server_reply(j->server, j->req, st, text, NULL, NULL, 0, NULL, j->user);
         job_free(j);
