@@ -7,8 +7,9 @@
  * create writes the first node's corosync.conf (PVE layout) into /etc/pve and to the host,
  * and an authkey when there is none; it does not start or restart anything, it says what to
  * start. add joins the cluster of <hostname> through that node's API (common/cluster-setup,
- * shared with POST /cluster/config/join): pvedaemon at http://<hostname>:85 or --url, since
- * our pveproxy does not exist yet. status/nodes read corosync (cmap, quorum, votequorum)
+ * shared with POST /cluster/config/join): pveproxy at https://<hostname>:8006 pinned to
+ * --fingerprint, or without a fingerprint pvedaemon at http://<hostname>:85; --url overrides.
+ * status/nodes read corosync (cmap, quorum, votequorum)
  * directly, printing what upstream's pvecm prints (its quorum part comes from
  * corosync-quorumtool -siH / -l); expected is votequorum_setexpected().
  *
@@ -250,10 +251,12 @@ static int verb_add(int argc, char *argv[]) {
         return error(EINVAL, "usage: pvecm add <hostname> [--url URL] [OPTIONS] (see pvecm help)");
     p.hostname = argv[optind];
     if (!p.url) {
-        /* upstream talks to pveproxy (https://<host>:8006); ours does not exist yet */
+        /* with a fingerprint: pveproxy over HTTPS, the server pinned to it (as upstream);
+         * without one: the node's pvedaemon over plain HTTP (trusted networks only) */
+        bool v6 = strchr(p.hostname, ':') != NULL;
         if (asprintf(
-                &url, "http://%s%s%s:85", strchr(p.hostname, ':') ? "[" : "", p.hostname,
-                strchr(p.hostname, ':') ? "]" : ""
+                &url, p.fingerprint ? "https://%s%s%s:8006" : "http://%s%s%s:85", v6 ? "[" : "",
+                p.hostname, v6 ? "]" : ""
             ) < 0)
             return -ENOMEM;
         p.url = url;
@@ -514,13 +517,14 @@ static const struct {
      "create <clustername> [--nodeid N] [--votes N] [--link0 ADDR]  "
      "generate a new cluster configuration"},
     {"add", verb_add,
-     "add <hostname> [--url http://HOST:85] [--fingerprint FP] [--link0 ADDR] [--nodeid N]\n"
+     "add <hostname> [--fingerprint FP] [--url URL] [--link0 ADDR] [--nodeid N]\n"
      "                 [--votes N] [--force]  join the cluster of <hostname> through its API.\n"
      "                 The password of root@pam there is read from $PVE_JOIN_PASSWORD, the\n"
-     "                 terminal or stdin. Upstream talks to pveproxy (https://HOST:8006); ours\n"
-     "                 does not exist yet, so the default is pvedaemon at http://HOST:85 (it must\n"
-     "                 listen on an address the joining node reaches) and --url overrides it.\n"
-     "                 The fingerprint is accepted but cannot be checked over plain HTTP."},
+     "                 terminal or stdin. With --fingerprint (SHA-256 of that node's pveproxy\n"
+     "                 certificate) the join talks to https://HOST:8006 and sends nothing\n"
+     "                 before the certificate matched; without it, to pvedaemon at\n"
+     "                 http://HOST:85 in plain text (trusted networks only; pvedaemon must\n"
+     "                 listen on a cluster address). --url overrides either."},
     {"status", verb_status, "status                       show cluster status"},
     {"nodes", verb_nodes, "nodes                        show cluster membership information"},
     {"expected", verb_expected,

@@ -9,6 +9,9 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +26,9 @@
 #define RESPONSE_MAX (16u * 1024u * 1024u)
 
 struct ApiClient {
-    char *host; /* without brackets */
+    bool tls;          /* https:// */
+    char *fingerprint; /* pinned SHA-256 fingerprint of the server certificate */
+    char *host;        /* without brackets */
     char *port;
     char *prefix;
     unsigned timeout_s;
@@ -34,6 +39,7 @@ struct ApiClient {
 ApiClient *api_client_free(ApiClient *c) {
     if (!c)
         return NULL;
+    free(c->fingerprint);
     free(c->host);
     free(c->port);
     free(c->prefix);
@@ -46,14 +52,16 @@ ApiClient *api_client_free(ApiClient *c) {
 }
 
 int api_client_new(const char *base, unsigned timeout_s, ApiClient **ret) {
-    if (startswith(base, "https://"))
-        return -EPROTONOSUPPORT;
     const char *p = startswith(base, "http://");
+    bool tls = false;
+    if (!p && (p = startswith(base, "https://")))
+        tls = true;
     if (!p || !*p)
         return -EINVAL;
     _cleanup_(api_client_freep) ApiClient *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
+    c->tls = tls;
     c->timeout_s = timeout_s ? timeout_s : 30;
     const char *host_end;
     if (*p == '[') {
@@ -80,7 +88,7 @@ int api_client_new(const char *base, unsigned timeout_s, ApiClient **ret) {
         if (safe_atou32(c->port, &port) < 0 || port == 0 || port > 65535)
             return -EINVAL;
         rest += 1 + n;
-    } else if (!(c->port = strdup("80")))
+    } else if (!(c->port = strdup(tls ? "8006" : "80")))
         return -ENOMEM;
     if (*rest && *rest != '/')
         return -EINVAL;
@@ -207,6 +215,97 @@ static int recv_all(int fd, StrBuf *b) {
     }
 }
 
+int api_client_set_fingerprint(ApiClient *c, const char *fingerprint) {
+    char *f = fingerprint ? strdup(fingerprint) : NULL;
+    if (fingerprint && !f)
+        return -ENOMEM;
+    free(c->fingerprint);
+    c->fingerprint = f;
+    return 0;
+}
+
+/* "AB:CD:..." SHA-256 of the peer's certificate */
+static int peer_fingerprint(SSL *ssl, char ret[96 + 1]) {
+    X509 *cert = SSL_get1_peer_certificate(ssl);
+    uint8_t md[32];
+    unsigned n = 0;
+    int ok = cert && X509_digest(cert, EVP_sha256(), md, &n) == 1 && n == sizeof(md);
+    X509_free(cert);
+    if (!ok)
+        return -EIO;
+    for (unsigned i = 0; i < n; i++)
+        snprintf(ret + 3 * i, 4, "%02X%s", md[i], i + 1 < n ? ":" : "");
+    return 0;
+}
+
+/* Send req over TLS and read the whole answer; the request (with its password or ticket) only
+ * leaves once the server's certificate matched the pinned fingerprint. */
+static int tls_exchange(
+    const ApiClient *c, int fd, const char *req, size_t len, StrBuf *resp, char **reterr_msg
+) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+    int r = 0;
+    char fp[96 + 1] = "";
+    if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_set_tlsext_host_name(ssl, c->host) != 1) {
+        r = set_err(reterr_msg, -ENOMEM, "cannot set up TLS");
+        goto out;
+    }
+    SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL); /* identity = the pinned fingerprint */
+    if (SSL_connect(ssl) != 1) {
+        r = set_err(reterr_msg, -ECONNRESET, "TLS handshake with %s failed", c->host);
+        goto out;
+    }
+    if (peer_fingerprint(ssl, fp) < 0) {
+        r = set_err(reterr_msg, -EIO, "%s sent no usable certificate", c->host);
+        goto out;
+    }
+    if (!c->fingerprint) {
+        r = set_err(
+            reterr_msg, -EPERM,
+            "no fingerprint given for %s; its certificate's fingerprint is %s - check "
+            "it on that node (pvecm status / the node's certificate) and pass it with "
+            "--fingerprint",
+            c->host, fp
+        );
+        goto out;
+    }
+    if (strcasecmp(fp, c->fingerprint) != 0) {
+        r = set_err(
+            reterr_msg, -EPERM, "fingerprint mismatch for %s: expected %s, the server presented %s",
+            c->host, c->fingerprint, fp
+        );
+        goto out;
+    }
+    for (size_t off = 0; off < len;) {
+        int k = SSL_write(ssl, req + off, (int) MIN(len - off, (size_t) INT32_MAX));
+        if (k <= 0) {
+            r = set_err(reterr_msg, -EIO, "cannot send request to %s", c->host);
+            goto out;
+        }
+        off += (size_t) k;
+    }
+    char buf[16384];
+    for (;;) {
+        int k = SSL_read(ssl, buf, sizeof buf);
+        if (k <= 0) {
+            int e = SSL_get_error(ssl, k);
+            if (e != SSL_ERROR_ZERO_RETURN && e != SSL_ERROR_SYSCALL && resp->len == 0)
+                r = set_err(reterr_msg, -EIO, "cannot read response from %s", c->host);
+            break; /* the server closes after its answer (Connection: close) */
+        }
+        if (resp->len + (size_t) k > RESPONSE_MAX) {
+            r = set_err(reterr_msg, -EFBIG, "response from %s too large", c->host);
+            break;
+        }
+        strbuf_append_len(resp, buf, (size_t) k);
+    }
+out:
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    return r;
+}
+
 /* decode a chunked body in place; -EBADMSG when malformed */
 static int dechunk(char *body, size_t len, size_t *ret_len) {
     size_t in = 0, out = 0;
@@ -314,14 +413,24 @@ int api_client_call(
     _cleanup_close_ int fd = connect_to(c, reterr_msg);
     if (fd < 0)
         return fd;
-    int r = send_all(fd, text, len);
-    explicit_bzero(text, len);
-    if (r < 0)
-        return set_err(reterr_msg, r, "cannot send request to %s: %s", c->host, strerror(-r));
     _cleanup_strbuf_ StrBuf resp = STRBUF_INIT;
-    r = recv_all(fd, &resp);
-    if (r < 0)
-        return set_err(reterr_msg, r, "cannot read response from %s: %s", c->host, strerror(-r));
+    int r;
+    if (c->tls) {
+        r = tls_exchange(c, fd, text, len, &resp, reterr_msg);
+        explicit_bzero(text, len);
+        if (r < 0)
+            return r;
+    } else {
+        r = send_all(fd, text, len);
+        explicit_bzero(text, len);
+        if (r < 0)
+            return set_err(reterr_msg, r, "cannot send request to %s: %s", c->host, strerror(-r));
+        r = recv_all(fd, &resp);
+        if (r < 0)
+            return set_err(
+                reterr_msg, r, "cannot read response from %s: %s", c->host, strerror(-r)
+            );
+    }
     r = api_client_parse_response(resp.data ?: "", resp.len, ret_status, ret_body);
     if (r == -EBADMSG)
         return set_err(reterr_msg, r, "malformed HTTP response from %s", c->host);

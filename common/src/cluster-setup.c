@@ -669,15 +669,10 @@ static int request_addition(
 ) {
     _cleanup_(api_client_freep) ApiClient *client = NULL;
     int r = api_client_new(p->url, 60, &client);
-    if (r == -EPROTONOSUPPORT)
-        return fail(
-            reterr_msg, r,
-            "'%s': HTTPS (pveproxy) is not supported yet; use the existing node's pvedaemon, "
-            "e.g. http://<host>:85",
-            p->url
-        );
     if (r < 0)
         return fail(reterr_msg, r, "invalid API URL '%s'", p->url);
+    if (p->fingerprint && (r = api_client_set_fingerprint(client, p->fingerprint)) < 0)
+        return r;
     fprintf(out, "Establishing API connection with host '%s' (%s)\n", p->hostname, p->url);
     if ((r = api_client_login(client, "root@pam", p->password, reterr_msg)) < 0)
         return r;

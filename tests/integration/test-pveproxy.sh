@@ -129,6 +129,29 @@ check "upload task OK and the file arrived intact" \
     bash -c '[ "$(tail -n1 "$1")" = "TASK OK" ] && cmp -s "$2" "$3"' _ "$uplog" "$TMP/up.iso" "$TMP/store/template/iso/up.iso"
 check "no spooled upload left in /var/tmp" bash -c '! ls /var/tmp/pveupload-* >/dev/null 2>&1'
 
+# cluster join client over HTTPS (pvecm add): the server is pinned by its certificate's
+# fingerprint, and nothing (no password) is sent before it matched
+PVECM=$(readlink -f "$ROOT/pmxcfs/pvecm")
+fp=$(openssl x509 -noout -fingerprint -sha256 -in "$MNT/nodes/$NODE/pve-ssl.pem" | cut -d= -f2)
+mkdir -p "$TMP/corosync"
+joinauth() { grep -c 'auth' "$TMP/pd.log"; }
+before=$(joinauth)
+out=$(PVE_JOIN_PASSWORD=$ROOT_PASSWORD PVE_COROSYNC_CONF=$TMP/corosync/corosync.conf \
+    PVE_COROSYNC_AUTHKEY=$TMP/corosync/authkey PVE_SYSTEMCTL=/bin/true \
+    "$PVECM" add 127.0.0.1 --url "$PB" --fingerprint "00:${fp:3}" --link0 127.0.0.1 2>&1)
+check "pvecm add over HTTPS: a wrong fingerprint stops it before any login" \
+    bash -c 'grep -q "fingerprint mismatch" <<<"$1" && [ "$2" = "$3" ]' _ "$out" "$before" "$(joinauth)"
+out=$(PVE_JOIN_PASSWORD=$ROOT_PASSWORD PVE_COROSYNC_CONF=$TMP/corosync/corosync.conf \
+    PVE_COROSYNC_AUTHKEY=$TMP/corosync/authkey PVE_SYSTEMCTL=/bin/true \
+    "$PVECM" add 127.0.0.1 --url "$PB" --link0 127.0.0.1 2>&1)
+check "pvecm add over HTTPS without a fingerprint refuses and names the server's" \
+    bash -c 'grep -q "no fingerprint given" <<<"$1" && grep -qi "$2" <<<"$1" && [ "$3" = "$4" ]' _ "$out" "$fp" "$before" "$(joinauth)"
+out=$(PVE_JOIN_PASSWORD=$ROOT_PASSWORD PVE_COROSYNC_CONF=$TMP/corosync/corosync.conf \
+    PVE_COROSYNC_AUTHKEY=$TMP/corosync/authkey PVE_SYSTEMCTL=/bin/true \
+    "$PVECM" add 127.0.0.1 --url "$PB" --fingerprint "$fp" --link0 127.0.0.1 2>&1)
+check "pvecm add over HTTPS with the right fingerprint logs in (the standalone node then refuses)" \
+    bash -c 'grep -q "^Login succeeded" <<<"$1" && ! grep -q "fingerprint" <<<"$1"' _ "$out"
+
 # access log
 check "access log line in upstream format" \
     grep -qE '^127\.0\.0\.1 - root@pam \[[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9:]{8} [+-][0-9]{4}\] "GET /api2/json/version HTTP/1\.1" 200 [0-9]+$' "$TMP/log/access.log"

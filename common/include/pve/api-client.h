@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * api-client: a small blocking client for another node's API (/api2/json) over plain HTTP:
+ * api-client: a small blocking client for another node's API (/api2/json) over HTTP or HTTPS:
  * ticket login with user and password, then requests with form-encoded parameters carrying
  * the PVEAuthCookie and the CSRFPreventionToken. One TCP connection per request
  * ("Connection: close"); responses with Content-Length, chunked encoding or read to EOF.
  *
  * Used by the cluster join (pvecm add, POST /cluster/config/join) to reach an existing member.
- * HTTPS (pveproxy on 8006, with the fingerprint check upstream does) is not implemented yet:
- * the base URL must be http:// (pvedaemon, default port 85). No logging.
+ * Over https:// (pveproxy, default port 8006) the server is identified by the SHA-256
+ * fingerprint of its certificate, as upstream's join does: nothing is sent before the
+ * presented certificate matched api_client_set_fingerprint()'s value (no fingerprint: the
+ * call fails and its message names the presented one). No logging.
  */
 #pragma once
 
@@ -19,11 +21,14 @@ typedef struct ApiClient ApiClient;
 
 /*
  * Client for base, "http://<host>[:<port>][/<prefix>]" (port 80 when omitted, prefix
- * "/api2/json" when omitted; IPv6 hosts in brackets). -EINVAL for anything else (https:// gives
- * -EPROTONOSUPPORT), -ENOMEM. timeout_s bounds every connect/read/write (0 = 30 s).
+ * "/api2/json" when omitted; IPv6 hosts in brackets), or "https://..." (port 8006 when
+ * omitted). -EINVAL for anything else, -ENOMEM. timeout_s bounds every connect/read/write
+ * (0 = 30 s).
  */
 int api_client_new(const char *base, unsigned timeout_s, ApiClient **ret);
 ApiClient *api_client_free(ApiClient *c);
+/* The certificate fingerprint ("AB:CD:...", case-insensitive) an https server must present. */
+int api_client_set_fingerprint(ApiClient *c, const char *fingerprint);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ApiClient *, api_client_free);
 
 /*
