@@ -96,8 +96,8 @@ static int worker_main(unsigned index, void *userdata) {
     if (r >= 0)
         r = prefork_worker_run(
             e,
-            &(PreforkServe){
-                .quiesce = prefork_http_quiesce, .busy = prefork_http_busy, .userdata = s->http},
+            &(PreforkServe
+            ){.quiesce = prefork_http_quiesce, .busy = prefork_http_busy, .userdata = s->http},
             PD_DRAIN_MSEC
         );
     s->http = http_server_free(s->http);

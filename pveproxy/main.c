@@ -43,12 +43,12 @@ static int parse_peer_port(void *ud, const char *arg) {
     return parse_port_arg(arg, &((PpServer *) ud)->peer_port);
 }
 
-#define STRING_OPTION(fn, field)                    \
-    static int fn(void *ud, const char *arg) {      \
-        if (!arg || !*arg)                          \
-            return -EINVAL;                         \
-        ((PpServer *) ud)->field = arg;             \
-        return 0;                                   \
+#define STRING_OPTION(fn, field)               \
+    static int fn(void *ud, const char *arg) { \
+        if (!arg || !*arg)                     \
+            return -EINVAL;                    \
+        ((PpServer *) ud)->field = arg;        \
+        return 0;                              \
     }
 STRING_OPTION(parse_listen, listen_override)
 STRING_OPTION(parse_daemon_url, daemon_url)
@@ -56,18 +56,36 @@ STRING_OPTION(parse_www_dir, www_dir)
 STRING_OPTION(parse_access_log, access_log_path)
 
 static const PveDaemonOption options[] = {
-    {.name = "port", .has_arg = true, .arg_name = "PORT", .help = "TCP port (default 8006)",
+    {.name = "port",
+     .has_arg = true,
+     .arg_name = "PORT",
+     .help = "TCP port (default 8006)",
      .parse = parse_port},
-    {.name = "listen", .has_arg = true, .arg_name = "ADDR",
-     .help = "listen address (default LISTEN_IP, else ::)", .parse = parse_listen},
-    {.name = "daemon-url", .has_arg = true, .arg_name = "URL",
-     .help = "pvedaemon (default http://127.0.0.1:85)", .parse = parse_daemon_url},
-    {.name = "www-dir", .has_arg = true, .arg_name = "DIR",
-     .help = "web UI files (default /usr/share/pve-manager)", .parse = parse_www_dir},
-    {.name = "access-log", .has_arg = true, .arg_name = "FILE",
-     .help = "access log (default /var/log/pveproxy/access.log)", .parse = parse_access_log},
-    {.name = "peer-port", .has_arg = true, .arg_name = "PORT",
-     .help = "port of other nodes' pveproxy (default 8006)", .parse = parse_peer_port},
+    {.name = "listen",
+     .has_arg = true,
+     .arg_name = "ADDR",
+     .help = "listen address (default LISTEN_IP, else ::)",
+     .parse = parse_listen},
+    {.name = "daemon-url",
+     .has_arg = true,
+     .arg_name = "URL",
+     .help = "pvedaemon (default http://127.0.0.1:85)",
+     .parse = parse_daemon_url},
+    {.name = "www-dir",
+     .has_arg = true,
+     .arg_name = "DIR",
+     .help = "web UI files (default /usr/share/pve-manager)",
+     .parse = parse_www_dir},
+    {.name = "access-log",
+     .has_arg = true,
+     .arg_name = "FILE",
+     .help = "access log (default /var/log/pveproxy/access.log)",
+     .parse = parse_access_log},
+    {.name = "peer-port",
+     .has_arg = true,
+     .arg_name = "PORT",
+     .help = "port of other nodes' pveproxy (default 8006)",
+     .parse = parse_peer_port},
 };
 
 static int pp_check(void *ud, bool verbose) {

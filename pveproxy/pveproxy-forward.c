@@ -5,16 +5,14 @@
 #include "pveproxy-forward.h"
 
 #include <curl/curl.h>
-
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "pve/auth-ticket.h"
 #include "pve/cfs-file.h"
@@ -64,7 +62,8 @@ static void job_free(Job *j) {
     free(j);
 }
 
-/* ---- sd-event glue ----------------------------------------------------------------------------- */
+/* ---- sd-event glue -----------------------------------------------------------------------------
+ */
 
 static void check_done(Forwarder *f);
 
@@ -182,7 +181,8 @@ Forwarder *forwarder_free(Forwarder *f) {
     return NULL;
 }
 
-/* ---- answers ----------------------------------------------------------------------------------- */
+/* ---- answers -----------------------------------------------------------------------------------
+ */
 
 static unsigned error_status(CURLcode c, const char **ret_text) {
     switch (c) {
@@ -237,9 +237,11 @@ static void finish(Job *j, CURLcode code) {
         extra[0] = "Content-Encoding";
         extra[1] = j->content_encoding;
     }
-    api_server_reply(j->server, j->req, (unsigned) status, j->reason[0] ? j->reason : NULL,
-                     j->content_type[0] ? j->content_type : NULL, j->answer.data ?: "",
-                     j->answer.len, extra[0] ? extra : NULL, j->user);
+    api_server_reply(
+        j->server, j->req, (unsigned) status, j->reason[0] ? j->reason : NULL,
+        j->content_type[0] ? j->content_type : NULL, j->answer.data ?: "", j->answer.len,
+        extra[0] ? extra : NULL, j->user
+    );
     job_free(j);
 }
 
@@ -298,7 +300,8 @@ static void on_abort(HttpRequest *req, void *userdata) {
     job_free(userdata);
 }
 
-/* ---- requests ---------------------------------------------------------------------------------- */
+/* ---- requests ----------------------------------------------------------------------------------
+ */
 
 int forwarder_node_address(const char *node, char **ret) {
     _cleanup_free_ char *info = NULL;
@@ -306,9 +309,9 @@ int forwarder_node_address(const char *node, char **ret) {
     if (r < 0)
         return r;
     json_t *j = json_loads(info, 0, NULL);
-    const char *ip = json_string_value(json_object_get(
-        json_object_get(json_object_get(j, "nodelist"), node), "ip"
-    ));
+    const char *ip = json_string_value(
+        json_object_get(json_object_get(json_object_get(j, "nodelist"), node), "ip")
+    );
     r = ip ? 0 : -ENOENT;
     if (ip && !(*ret = strdup(ip)))
         r = -ENOMEM;
@@ -393,7 +396,11 @@ static int form_encode(CURL *e, const json_t *params, char **ret) {
 }
 
 int forwarder_forward(
-    Forwarder *f, ApiServer *s, HttpRequest *req, const ApiCall *call, ApiRoute route,
+    Forwarder *f,
+    ApiServer *s,
+    HttpRequest *req,
+    const ApiCall *call,
+    ApiRoute route,
     const char *node
 ) {
     _cleanup_free_ char *url = NULL, *addr = NULL, *pin = NULL;
@@ -404,8 +411,10 @@ int forwarder_forward(
         if (r < 0)
             return r;
         bool v6 = strchr(addr, ':') != NULL;
-        r = asprintf(&url, "https://%s%s%s:%u%s%s%s", v6 ? "[" : "", addr, v6 ? "]" : "",
-                     f->peer_port, path, *query ? "?" : "", query);
+        r = asprintf(
+            &url, "https://%s%s%s:%u%s%s%s", v6 ? "[" : "", addr, v6 ? "]" : "", f->peer_port, path,
+            *query ? "?" : "", query
+        );
         if (r >= 0)
             r = node_pin(node, &pin);
     } else
@@ -452,9 +461,10 @@ int forwarder_forward(
     r |= add_header(j, "Accept-Encoding", http_request_header(req, "Accept-Encoding"));
     r |= add_header(j, "Host", http_request_header(req, "Host"));
     if (blen)
-        r |= add_header(j, "Content-Type",
-                        upload ? "application/x-www-form-urlencoded"
-                               : http_request_header(req, "Content-Type"));
+        r |= add_header(
+            j, "Content-Type",
+            upload ? "application/x-www-form-urlencoded" : http_request_header(req, "Content-Type")
+        );
     r |= add_header(j, "Expect", ""); /* no 100-continue round trip */
     if (r < 0) {
         job_free(j);
@@ -507,8 +517,9 @@ int forwarder_forward(
         http_request_set_userdata(req, NULL, NULL);
         curl_easy_cleanup(j->easy);
         j->easy = NULL;
-        api_server_reply(s, req, 599, "unable to start the proxy request", NULL, NULL, 0, NULL,
-                         j->user);
+        api_server_reply(
+            s, req, 599, "unable to start the proxy request", NULL, NULL, 0, NULL, j->user
+        );
         job_free(j);
     }
     return 0;

@@ -29,7 +29,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Forwarder *, forwarder_free);
 
 /* Forward req (see ApiForwardFn); answers it later through api_server_reply(). */
 int forwarder_forward(
-    Forwarder *f, ApiServer *s, HttpRequest *req, const ApiCall *call, ApiRoute route,
+    Forwarder *f,
+    ApiServer *s,
+    HttpRequest *req,
+    const ApiCall *call,
+    ApiRoute route,
     const char *node
 );
 

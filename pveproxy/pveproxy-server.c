@@ -6,7 +6,6 @@
 #include "pveproxy-server.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -14,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +42,9 @@ static int load_config(PpServer *s) {
         return r;
     if (r < 0) {
         if (line)
-            return pve_daemon_error_errno(r, "%s line %u: %s", s->config_path, line, msg ?: "invalid");
+            return pve_daemon_error_errno(
+                r, "%s line %u: %s", s->config_path, line, msg ?: "invalid"
+            );
         return pve_daemon_error_errno(r, "%s: %s", s->config_path, msg ?: "invalid");
     }
     _cleanup_free_ char *prio = NULL;
@@ -63,9 +65,11 @@ int pp_server_check(PpServer *s, bool verbose) {
     if (r < 0)
         return r;
     if (verbose)
-        printf("LISTEN_IP=%s\nPOLICY=%s\nCOMPRESSION=%d\nMAX_WORKERS=%u\nTLS=%s\n",
-               s->config->listen_ip ?: "::", s->config->policy_allow ? "allow" : "deny",
-               s->config->compression, s->config->max_workers, s->tls_priorities);
+        printf(
+            "LISTEN_IP=%s\nPOLICY=%s\nCOMPRESSION=%d\nMAX_WORKERS=%u\nTLS=%s\n",
+            s->config->listen_ip ?: "::", s->config->policy_allow ? "allow" : "deny",
+            s->config->compression, s->config->max_workers, s->tls_priorities
+        );
     return 0;
 }
 
@@ -98,8 +102,9 @@ static int load_cert(PpServer *s) {
     char *cert = NULL, *key = NULL;
     int r = node_cert_load(s->nodename, s->config->tls_key_file, &cert, &key);
     if (r < 0)
-        return pve_daemon_error_errno(r, "unable to read the certificate of node '%s' - %m",
-                                      s->nodename);
+        return pve_daemon_error_errno(
+            r, "unable to read the certificate of node '%s' - %m", s->nodename
+        );
     free(s->cert_pem);
     if (s->key_pem)
         explicit_bzero(s->key_pem, strlen(s->key_pem));
@@ -133,8 +138,9 @@ static int listen_socket(PpServer *s) {
     if (addr) {
         s->listen_fd = http_listen(addr, s->port);
         if (s->listen_fd < 0)
-            return pve_daemon_error_errno(s->listen_fd, "unable to listen on %s:%u - %m", addr,
-                                          s->port);
+            return pve_daemon_error_errno(
+                s->listen_fd, "unable to listen on %s:%u - %m", addr, s->port
+            );
         return 0;
     }
     s->listen_fd = http_listen("::", s->port);
@@ -187,24 +193,31 @@ int pp_server_init(PpServer *s) {
 
 /* ---- access log ----------------------------------------------------------------------------- */
 
-static void access_log(HttpRequest *req, unsigned status, size_t bytes, const char *user, void *ud) {
+/* "dd/mm/YYYY:HH:MM:SS +zzzz", the access log's time stamp */
+static void log_time(char *buf, size_t n) {
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(buf, n, "%d/%m/%Y:%H:%M:%S %z", &tm);
+}
+
+static void
+access_log(HttpRequest *req, unsigned status, size_t bytes, const char *user, void *ud) {
     PpServer *s = ud;
     if (s->log_fd < 0)
         return;
     char when[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(when, sizeof(when), "%d/%m/%Y:%H:%M:%S %z", &tm);
+    log_time(when, sizeof(when));
     const char *query = http_request_query(req);
     _cleanup_free_ char *line = NULL;
     char size[32] = "-";
     if (bytes)
         snprintf(size, sizeof(size), "%zu", bytes);
-    int n = asprintf(&line, "%s - %s [%s] \"%s %s%s%s %s\" %u %s\n",
-                     http_request_client_address(req) ?: "-", user ?: "-", when,
-                     http_method_to_string(http_request_method(req)), http_request_path(req),
-                     *query ? "?" : "", query, http_request_version(req), status, size);
+    int n = asprintf(
+        &line, "%s - %s [%s] \"%s %s%s%s %s\" %u %s\n", http_request_client_address(req) ?: "-",
+        user ?: "-", when, http_method_to_string(http_request_method(req)), http_request_path(req),
+        *query ? "?" : "", query, http_request_version(req), status, size
+    );
     if (n > 0)
         (void) !write(s->log_fd, line, (size_t) n);
 }
@@ -214,10 +227,7 @@ static void log_denied(PpServer *s, const char *addr) {
     if (s->log_fd < 0)
         return;
     char when[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(when, sizeof(when), "%d/%m/%Y:%H:%M:%S %z", &tm);
+    log_time(when, sizeof(when));
     _cleanup_free_ char *line = NULL;
     int n = asprintf(&line, "%s - - [%s] \"-\" 403 -\n", addr, when);
     if (n > 0)
@@ -226,8 +236,14 @@ static void log_denied(PpServer *s, const char *addr) {
 
 /* ---- workers -------------------------------------------------------------------------------- */
 
-static int forward(ApiServer *api, HttpRequest *req, const ApiCall *call, ApiRoute route,
-                   const char *node, void *ud) {
+static int forward(
+    ApiServer *api,
+    HttpRequest *req,
+    const ApiCall *call,
+    ApiRoute route,
+    const char *node,
+    void *ud
+) {
     PpServer *s = ud;
     return forwarder_forward(s->fwd, api, req, call, route, node);
 }
@@ -247,8 +263,8 @@ static void redirect(HttpRequest *req, void *ud) {
     }
     const char *query = http_request_query(req);
     _cleanup_free_ char *loc = NULL;
-    if (asprintf(&loc, "https://%s%s%s%s", host, http_request_path(req), *query ? "?" : "",
-                 query) < 0) {
+    if (asprintf(&loc, "https://%s%s%s%s", host, http_request_path(req), *query ? "?" : "", query) <
+        0) {
         (void) http_reply_status(req, 500, NULL);
         return;
     }
@@ -343,8 +359,10 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *ud) {
         uint64_t now = 0;
         (void) sd_event_now(s->event, CLOCK_MONOTONIC, &now);
         if (sd_event_add_io(s->event, &p->io, p->fd, EPOLLIN, on_peek, p) < 0 ||
-            sd_event_add_time(s->event, &p->timer, CLOCK_MONOTONIC, now + PP_PEEK_TIMEOUT_USEC, 0,
-                              on_peek_timeout, p) < 0)
+            sd_event_add_time(
+                s->event, &p->timer, CLOCK_MONOTONIC, now + PP_PEEK_TIMEOUT_USEC, 0,
+                on_peek_timeout, p
+            ) < 0)
             pending_free(p);
     }
     return 0;
@@ -428,8 +446,10 @@ int pp_server_reload(PpServer *s) {
     if (r >= 0)
         r = load_cert(s);
     if (r < 0) {
-        log_error("reload failed, keeping the running workers: %s",
-                  pve_daemon_error_message() ?: strerror(-r));
+        log_error(
+            "reload failed, keeping the running workers: %s",
+            pve_daemon_error_message() ?: strerror(-r)
+        );
         return r;
     }
     log_info("reloading: new workers with the current certificate and settings");

@@ -21,9 +21,9 @@
 #include "pve/proxy-config.h"
 #include "pveproxy-forward.h"
 
-#define PP_DRAIN_MSEC         10000
-#define PP_PEEK_TIMEOUT_USEC  (5ULL * 1000000ULL)
-#define PP_MAX_STATIC_SIZE    (64u * 1024 * 1024)
+#define PP_DRAIN_MSEC        10000
+#define PP_PEEK_TIMEOUT_USEC (5ULL * 1000000ULL)
+#define PP_MAX_STATIC_SIZE   (64u * 1024 * 1024)
 
 typedef struct PpServer {
     /* settings (command line / environment) */
@@ -57,10 +57,9 @@ typedef struct PpServer {
 
 #define PP_SERVER_INIT                                                                             \
     {                                                                                              \
-        .port = 8006, .config_path = "/etc/default/pveproxy",                                      \
-        .daemon_url = "http://127.0.0.1:85", .www_dir = "/usr/share/pve-manager",                  \
-        .access_log_path = "/var/log/pveproxy/access.log", .peer_port = 8006, .log_fd = -1,      \
-        .listen_fd = -1,                                                                           \
+        .port = 8006, .config_path = "/etc/default/pveproxy", .daemon_url = "http://127.0.0.1:85", \
+        .www_dir = "/usr/share/pve-manager", .access_log_path = "/var/log/pveproxy/access.log",    \
+        .peer_port = 8006, .log_fd = -1, .listen_fd = -1,                                          \
     }
 
 /* --check: parse the configuration (and report what is wrong). */

@@ -126,8 +126,9 @@ void pp_static_serve(ApiServer *s, HttpRequest *req, const char *root_dir) {
     }
     if (fd < 0) {
         if (index)
-            api_server_reply(s, req, 200, NULL, "text/html;charset=UTF-8", notice,
-                             sizeof(notice) - 1, NULL, NULL);
+            api_server_reply(
+                s, req, 200, NULL, "text/html;charset=UTF-8", notice, sizeof(notice) - 1, NULL, NULL
+            );
         else
             api_server_reply(s, req, 404, "Not Found", NULL, NULL, 0, NULL, NULL);
         return;

@@ -48,7 +48,10 @@ static const Suite suites[] = {
 };
 
 static const char *const default_tls13[] = {
-    "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256", NULL,
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_GCM_SHA256",
+    NULL,
 };
 
 static const Suite *find(const char *name) {
@@ -102,7 +105,8 @@ int pveproxy_tls_priorities(const ProxyConfig *c, char **ret, char **reterr_msg)
         for (char *t = strtok_r(l13, ":, ", &save); t; t = strtok_r(NULL, ":, ", &save)) {
             const Suite *s = find(t);
             if (!s || s->kx) {
-                if (reterr_msg && asprintf(reterr_msg, "CIPHERSUITES: unsupported suite '%s'", t) < 0)
+                if (reterr_msg &&
+                    asprintf(reterr_msg, "CIPHERSUITES: unsupported suite '%s'", t) < 0)
                     *reterr_msg = NULL;
                 return -EINVAL;
             }

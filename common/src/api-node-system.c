@@ -24,7 +24,7 @@
 #include "pve/json-util.h"
 #include "pve/string-util.h"
 
-#define ZONEINFO_DIR  "/usr/share/zoneinfo"
+#define ZONEINFO_DIR "/usr/share/zoneinfo"
 
 /* ---- time ----------------------------------------------------------------------------------- */
 

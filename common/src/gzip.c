@@ -4,13 +4,12 @@
  */
 #include "pve/gzip.h"
 
-#include <zlib.h>
-
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "pve/macro.h"
 #include "pve/string-util.h"
@@ -51,8 +50,13 @@ bool gzip_content_type_compressible(const char *ct) {
     if (!ct)
         return false;
     static const char *const ok[] = {
-        "text/", "application/json", "application/javascript", "application/x-javascript",
-        "image/svg+xml", "application/xml", "application/x-virt-viewer",
+        "text/",
+        "application/json",
+        "application/javascript",
+        "application/x-javascript",
+        "image/svg+xml",
+        "application/xml",
+        "application/x-virt-viewer",
     };
     for (size_t i = 0; i < ELEMENTSOF(ok); i++)
         if (strncasecmp(ct, ok[i], strlen(ok[i])) == 0)

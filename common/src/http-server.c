@@ -1062,7 +1062,10 @@ int http_server_new(sd_event *e, const HttpServerConfig *cfg, HttpServer **ret) 
                      (cfg->no_listen ? MHD_USE_NO_LISTEN_SOCKET : 0);
     struct MHD_OptionItem opts[16];
     size_t o = 0;
-#define OPT(k, v, p) opts[o++] = (struct MHD_OptionItem){(k), (intptr_t) (v), (void *) (p)}
+#define OPT(k, v, p)                      \
+    opts[o++] = (struct MHD_OptionItem) { \
+        (k), (intptr_t) (v), (void *) (p) \
+    }
     if (!cfg->no_listen)
         OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
     OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_sec ?: HTTP_DEFAULT_IDLE_TIMEOUT, NULL);

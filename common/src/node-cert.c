@@ -5,16 +5,15 @@
  */
 #include "pve/node-cert.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,9 +126,13 @@ static int make_ca(char **msg) {
     for (size_t i = 0; i < sizeof(id); i++)
         snprintf(ou + 2 * i, 3, "%02x", id[i]);
     X509_NAME *n = X509_get_subject_name(c);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const uint8_t *) "Proxmox Virtual Environment", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(
+        n, "CN", MBSTRING_ASC, (const uint8_t *) "Proxmox Virtual Environment", -1, -1, 0
+    );
     X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC, (const uint8_t *) ou, -1, -1, 0);
-    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const uint8_t *) "PVE Cluster Manager CA", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(
+        n, "O", MBSTRING_ASC, (const uint8_t *) "PVE Cluster Manager CA", -1, -1, 0
+    );
     if (X509_set_issuer_name(c, n) != 1 ||
         add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
         add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
@@ -196,7 +199,8 @@ static bool node_cert_ok(const char *node, const char *san, X509 *ca) {
     _cleanup_free_ char *copy = strdup(san);
     char *save = NULL;
     for (char *e = strtok_r(copy, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
-        if (startswith(e, "DNS:") && X509_check_host(c, e + 4, 0, X509_CHECK_FLAG_NO_WILDCARDS, NULL) != 1)
+        if (startswith(e, "DNS:") &&
+            X509_check_host(c, e + 4, 0, X509_CHECK_FLAG_NO_WILDCARDS, NULL) != 1)
             return false;
         if (startswith(e, "IP:") && X509_check_ip_asc(c, e + 3, 0) != 1)
             return false;
@@ -204,8 +208,9 @@ static bool node_cert_ok(const char *node, const char *san, X509 *ca) {
     return true;
 }
 
-static int make_node_cert(const char *node, const char *fqdn, const char *san, X509 *ca,
-                          EVP_PKEY *cakey, char **msg) {
+static int make_node_cert(
+    const char *node, const char *fqdn, const char *san, X509 *ca, EVP_PKEY *cakey, char **msg
+) {
     _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = new_key();
     if (!key)
         return fail(msg, -EIO, "unable to generate the node key");
@@ -213,15 +218,20 @@ static int make_node_cert(const char *node, const char *fqdn, const char *san, X
     if (!c)
         return fail(msg, -EIO, "unable to create the node certificate");
     X509_NAME *n = X509_get_subject_name(c);
-    X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC, (const uint8_t *) "PVE Cluster Node", -1, -1, 0);
-    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const uint8_t *) "Proxmox Virtual Environment", -1, -1, 0);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const uint8_t *) (fqdn && *fqdn ? fqdn : node), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(
+        n, "OU", MBSTRING_ASC, (const uint8_t *) "PVE Cluster Node", -1, -1, 0
+    );
+    X509_NAME_add_entry_by_txt(
+        n, "O", MBSTRING_ASC, (const uint8_t *) "Proxmox Virtual Environment", -1, -1, 0
+    );
+    X509_NAME_add_entry_by_txt(
+        n, "CN", MBSTRING_ASC, (const uint8_t *) (fqdn && *fqdn ? fqdn : node), -1, -1, 0
+    );
     if (X509_set_issuer_name(c, X509_get_subject_name(ca)) != 1 ||
         add_ext(c, ca, NID_basic_constraints, "CA:FALSE") < 0 ||
         add_ext(c, ca, NID_key_usage, "digitalSignature,nonRepudiation,keyEncipherment") < 0 ||
         add_ext(c, ca, NID_ext_key_usage, "serverAuth") < 0 ||
-        add_ext(c, ca, NID_subject_alt_name, san) < 0 ||
-        X509_sign(c, cakey, EVP_sha256()) <= 0)
+        add_ext(c, ca, NID_subject_alt_name, san) < 0 || X509_sign(c, cakey, EVP_sha256()) <= 0)
         return fail(msg, -EIO, "unable to sign the node certificate");
     _cleanup_free_ char *kpem = NULL, *cpem = NULL, *kpath = NULL, *cpath = NULL;
     int r = pem_of_key(key, &kpem);
@@ -243,7 +253,9 @@ static int make_node_cert(const char *node, const char *fqdn, const char *san, X
     return 0;
 }
 
-int node_cert_ensure(const char *node, const char *fqdn, const char *const *ips, char **reterr_msg) {
+int node_cert_ensure(
+    const char *node, const char *fqdn, const char *const *ips, char **reterr_msg
+) {
     _cleanup_free_ char *capem = NULL, *cakeypem = NULL, *san = NULL;
     int r = cfs_file_read(CA_CERT, &capem, NULL);
     if (r == -ENOENT || cfs_file_read(CA_KEY, &cakeypem, NULL) == -ENOENT) {
@@ -258,8 +270,10 @@ int node_cert_ensure(const char *node, const char *fqdn, const char *const *ips,
             r = cfs_file_read(CA_KEY, &cakeypem, NULL);
     }
     if (r < 0 || !cakeypem)
-        return fail(reterr_msg, r < 0 ? r : -EIO, "unable to read the cluster CA: %s",
-                    strerror(r < 0 ? -r : EIO));
+        return fail(
+            reterr_msg, r < 0 ? r : -EIO, "unable to read the cluster CA: %s",
+            strerror(r < 0 ? -r : EIO)
+        );
     _cleanup_(X509_freep) X509 *ca = cert_of_pem(capem);
     _cleanup_(EVP_PKEY_freep) EVP_PKEY *cakey = key_of_pem(cakeypem);
     explicit_bzero(cakeypem, strlen(cakeypem));
@@ -269,8 +283,9 @@ int node_cert_ensure(const char *node, const char *fqdn, const char *const *ips,
     if (r < 0)
         return r;
     /* the node's directory tree, as upstream's setup_dirs makes it */
-    static const char *const dirs[] = {"nodes", "nodes/%s", "nodes/%s/priv", "nodes/%s/qemu-server",
-                                       "nodes/%s/lxc", "nodes/%s/openvz"};
+    static const char *const dirs[] = {"nodes",         "nodes/%s",
+                                       "nodes/%s/priv", "nodes/%s/qemu-server",
+                                       "nodes/%s/lxc",  "nodes/%s/openvz"};
     for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
         _cleanup_free_ char *dir = NULL, *full = NULL;
         if (asprintf(&dir, dirs[i], node) < 0 || cfs_file_path(dir, &full) < 0)
@@ -283,7 +298,9 @@ int node_cert_ensure(const char *node, const char *fqdn, const char *const *ips,
     return make_node_cert(node, fqdn, san, ca, cakey, reterr_msg);
 }
 
-int node_cert_load(const char *node, const char *key_override, char **ret_cert_pem, char **ret_key_pem) {
+int node_cert_load(
+    const char *node, const char *key_override, char **ret_cert_pem, char **ret_key_pem
+) {
     _cleanup_free_ char *cpath = NULL, *kpath = NULL, *cert = NULL, *key = NULL;
     int r = node_path(node, "pveproxy-ssl.pem", &cpath);
     if (r < 0)
@@ -301,7 +318,8 @@ int node_cert_load(const char *node, const char *key_override, char **ret_cert_p
         free(cpath);
         free(kpath);
         cpath = kpath = NULL;
-        if (node_path(node, "pve-ssl.pem", &cpath) < 0 || node_path(node, "pve-ssl.key", &kpath) < 0)
+        if (node_path(node, "pve-ssl.pem", &cpath) < 0 ||
+            node_path(node, "pve-ssl.key", &kpath) < 0)
             return -ENOMEM;
         r = cfs_file_read(cpath, &cert, NULL);
         if (r < 0)

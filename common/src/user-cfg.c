@@ -7,8 +7,8 @@
 #include "pve/user-cfg.h"
 
 #include <assert.h>
-#include <pthread.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -14,9 +14,9 @@
  */
 #pragma once
 
-#include <jansson.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,8 +72,8 @@ typedef struct HttpServerConfig {
     /* PEM text of the certificate chain and key: both set enables TLS (GnuTLS backend). */
     const char *tls_cert_pem;
     const char *tls_key_pem;
-    const char *tls_priorities; /* GnuTLS priority string, NULL = library default */
-    bool no_listen;             /* no socket: connections via http_server_add_connection() */
+    const char *tls_priorities;  /* GnuTLS priority string, NULL = library default */
+    bool no_listen;              /* no socket: connections via http_server_add_connection() */
     unsigned idle_timeout_sec;   /* 0: HTTP_DEFAULT_IDLE_TIMEOUT */
     unsigned keepalive_requests; /* 0: HTTP_DEFAULT_KEEPALIVE */
     bool no_keepalive;           /* close after every request (spiceproxy) */

@@ -76,8 +76,8 @@ int storage_cfg_check_value(
 /*
  * Parse storage.cfg text and apply upstream's read-time rules: a `dir: local` with path
  * /var/lib/vz and all file content types is inserted first when `local` is missing, not a dir,
- * has no path or another one; `local` loses `nodes` and `shared`; a section without content gets its
- * type's default content. Invalid properties, sections of unknown types and sections missing a
+ * has no path or another one; `local` loses `nodes` and `shared`; a section without content gets
+ * its type's default content. Invalid properties, sections of unknown types and sections missing a
  * required option are dropped; *ret_warnings (may be NULL) gets a malloc'd text with one line
  * per dropped item (NULL when none). Syntax errors fail with section_config_parse()'s errors.
  */
