@@ -14,6 +14,8 @@
 #     jget .data[0].node              # prints a field of BODY (jq syntax)
 #     api_finish                      # prints the plan, exits 0/1
 #
+# API_GUESTS=1 before api_setup adds a network namespace (lo up) and a tmpfs on /run, for tests
+# that start guests: their pid files, QMP sockets, locks, taps and bridges stay private.
 # Variables after api_setup: TMP, MNT (the /etc/pve of the test), BASE (http://.../api2/json),
 # NODE (node name), PD_PID, CFS_PID, PVE_TASK_DIR, POWER_LOG (what the power command got).
 # Processes are killed by pid only; the namespace takes the mounts with it.
@@ -71,7 +73,16 @@ api_setup() {
     [ "$(id -u)" = 0 ] && [ -e /dev/fuse ] || skip_all "needs root and /dev/fuse"
     if [ -z "${PVE_API_TEST_NS:-}" ]; then
         export PVE_API_TEST_NS=1
+        if [ -n "${API_GUESTS:-}" ]; then
+            exec unshare -m -u -n --propagation private "$0" "$@"
+        fi
         exec unshare -m -u --propagation private "$0" "$@"
+    fi
+    if [ -n "${API_GUESTS:-}" ]; then
+        # guests: own network (bridges, taps) and own /run (pid files, QMP sockets, locks)
+        ip link set lo up
+        mount -t tmpfs -o mode=755 tmpfs /run
+        mkdir -p /run/lock/qemu-server /run/lock/lxc /run/qemu-server
     fi
 
     TMP=$(mktemp -d /tmp/test-api.XXXXXX)

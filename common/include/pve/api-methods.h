@@ -12,6 +12,8 @@
  *                  services, subscription, tasks
  *   api-storage.c  /storage, /nodes/{node}/storage
  *   api-rrd.c      /nodes/{node}/rrddata, /nodes/{node}/storage/{storage}/rrddata
+ *   api-qemu.c     /nodes/{node}/qemu: VMs (config, lifecycle, status)
+ *   api-lxc.c      /nodes/{node}/lxc: containers
  */
 #pragma once
 
@@ -24,6 +26,8 @@ int api_cluster_register(ApiRouter *r);
 int api_nodes_register(ApiRouter *r);
 int api_storage_register(ApiRouter *r);
 int api_rrd_register(ApiRouter *r);
+int api_qemu_register(ApiRouter *r);
+int api_lxc_register(ApiRouter *r);
 
 /* All of the above; 0 or the first error. */
 int api_register_all(ApiRouter *r);
