@@ -442,3 +442,35 @@ void procfs_net_dev_physical_sum(
     *ret_in = in;
     *ret_out = out;
 }
+
+int procfs_parse_pid_stat(const char *text, ProcPidStat *ret) {
+    *ret = (ProcPidStat){0};
+    /* the fields start after the last ')': comm may contain anything else */
+    const char *p = strrchr(text, ')');
+    if (!p)
+        return -EINVAL;
+    p++;
+    uint64_t v[25] = {0};
+    char state = 0;
+    for (unsigned field = 3; field <= 24; field++) {
+        while (*p == ' ')
+            p++;
+        if (!*p || *p == '\n')
+            return -EINVAL;
+        if (field == 3)
+            state = *p++;
+        else {
+            if (*p == '-')
+                p++; /* negative fields (priority, nice) are not among the ones we keep */
+            if (*p < '0' || *p > '9')
+                return -EINVAL;
+            while (*p >= '0' && *p <= '9')
+                v[field] = v[field] * 10 + (uint64_t) (*p++ - '0');
+        }
+        if (*p && *p != ' ' && *p != '\n')
+            return -EINVAL;
+    }
+    *ret = (ProcPidStat
+    ){.state = state, .utime = v[14], .stime = v[15], .starttime = v[22], .rss_pages = v[24]};
+    return 0;
+}

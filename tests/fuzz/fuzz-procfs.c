@@ -56,6 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (procfs_parse_uptime(s, &up, &idle) < 0 && (up || idle))
         abort();
 
+    ProcPidStat ps;
+    if (procfs_parse_pid_stat(s, &ps) < 0 && (ps.state || ps.utime || ps.starttime))
+        abort();
+
     ProcNetDevIf *nd = NULL;
     size_t n_nd = 0;
     if (procfs_parse_net_dev(s, &nd, &n_nd) == 0) {

@@ -231,6 +231,29 @@ static void test_net_dev(void **state) {
     assert_false(procfs_is_physical_nic("bond0"));
 }
 
+static void test_pid_stat(void **state) {
+    (void) state;
+    ProcPidStat st;
+    /* a comm with blanks and ')' */
+    assert_int_equal(
+        procfs_parse_pid_stat(
+            "4242 (qemu) sys x)) S 1 4241 4241 0 -1 138412352 9000 0 12 0 1500 250 0 0 20 0 "
+            "3 0 987654 1234567890 4096 18446744073709551615 1 1 0 0 0 0 0\n",
+            &st
+        ),
+        0
+    );
+    assert_int_equal(st.state, 'S');
+    assert_int_equal(st.utime, 1500);
+    assert_int_equal(st.stime, 250);
+    assert_int_equal(st.starttime, 987654);
+    assert_int_equal(st.rss_pages, 4096);
+    assert_int_equal(procfs_parse_pid_stat("no paren here", &st), -EINVAL);
+    assert_int_equal(procfs_parse_pid_stat("1 (x) S 1 2", &st), -EINVAL);
+    assert_int_equal(st.utime, 0);
+    assert_int_equal(procfs_parse_pid_stat("1 (x) S 1 2 3 4 5 6 7 8 9 x", &st), -EINVAL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cpuinfo_vm),
@@ -241,6 +264,7 @@ int main(void) {
         cmocka_unit_test(test_meminfo),
         cmocka_unit_test(test_loadavg_uptime),
         cmocka_unit_test(test_net_dev),
+        cmocka_unit_test(test_pid_stat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

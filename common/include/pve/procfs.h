@@ -79,6 +79,17 @@ typedef struct ProcNetDevIf {
  * when there is none). Only -ENOMEM fails. */
 int procfs_parse_net_dev(const char *text, ProcNetDevIf **ret, size_t *ret_n);
 
+/* /proc/<pid>/stat of one process: the fields guest status needs (ticks and pages). */
+typedef struct ProcPidStat {
+    char state;         /* field 3, 0 when unparseable */
+    uint64_t utime;     /* field 14, clock ticks */
+    uint64_t stime;     /* field 15 */
+    uint64_t starttime; /* field 22, ticks after boot */
+    uint64_t rss_pages; /* field 24 */
+} ProcPidStat;
+/* -EINVAL when the text is not a stat line (fields then zero). comm may hold ')' and blanks. */
+int procfs_parse_pid_stat(const char *text, ProcPidStat *ret);
+
 /* upstream's physical NIC names (PVE::Network's PHYSICAL_NIC_RE): eth<digits>, en..., ib...
  * without ':' or '.' (no aliases, no VLANs). */
 bool procfs_is_physical_nic(const char *name) _pure_;
