@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +17,8 @@
 #include "pve/fileio.h"
 #include "pve/json-util.h"
 #include "pve/paths.h"
+#include "pve/spawn.h"
 #include "pve/string-util.h"
-
-extern char **environ;
 
 #define HOST_FILE_MAX (1u << 20)
 
@@ -49,38 +47,12 @@ const char *api_node_command(const char *env, const char *dflt) {
     return pve_path_env(env, dflt);
 }
 
-static int spawn_with_stdout(const char *const *argv, int out_fd, int err_fd, pid_t *ret_pid) {
-    posix_spawn_file_actions_t fa;
-    int r = posix_spawn_file_actions_init(&fa);
-    if (r != 0)
-        return -r;
-    r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (r == 0)
-        r = out_fd >= 0 ? posix_spawn_file_actions_adddup2(&fa, out_fd, 1)
-                        : posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    if (r == 0)
-        r = err_fd >= 0 ? posix_spawn_file_actions_adddup2(&fa, err_fd, 2)
-                        : posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    if (r == 0)
-        r = posix_spawnp(ret_pid, argv[0], &fa, NULL, (char *const *) argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return -r;
-}
-
-static int wait_status(pid_t pid) {
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return 255;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 int api_node_run_lines(const char *const *argv, ApiNodeLineFn fn, void *userdata, int *ret_status) {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return -errno;
     pid_t pid;
-    int r = spawn_with_stdout(argv, p[1], -1, &pid);
+    int r = spawn_start(argv, p[1], -1, &pid);
     close(p[1]);
     if (r < 0) {
         close(p[0]);
@@ -101,7 +73,7 @@ int api_node_run_lines(const char *const *argv, ApiNodeLineFn fn, void *userdata
     }
     if (f)
         fclose(f); /* a writer still running gets EPIPE */
-    int st = wait_status(pid);
+    int st = spawn_wait(pid);
     if (ret_status)
         *ret_status = st;
     return r < 0 ? r : 0;
@@ -109,10 +81,10 @@ int api_node_run_lines(const char *const *argv, ApiNodeLineFn fn, void *userdata
 
 int api_node_run(const char *const *argv, int *ret_status) {
     pid_t pid;
-    int r = spawn_with_stdout(argv, STDOUT_FILENO, STDERR_FILENO, &pid);
+    int r = spawn_start(argv, STDOUT_FILENO, STDERR_FILENO, &pid);
     if (r < 0)
         return r;
-    *ret_status = wait_status(pid);
+    *ret_status = spawn_wait(pid);
     return 0;
 }
 
