@@ -90,3 +90,11 @@ void erase_and_free(char *p) {
         free(p);
     }
 }
+
+char **strv_free(char **v) {
+    if (v)
+        for (char **p = v; *p; p++)
+            free(*p);
+    free(v);
+    return NULL;
+}

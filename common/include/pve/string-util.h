@@ -34,3 +34,10 @@ static inline void erase_and_freep(char **p) {
     erase_and_free(*p);
 }
 #define _cleanup_erase_free_ _cleanup_(erase_and_freep)
+
+/* NULL-terminated string vectors (argv-style): free every element and the vector; NULL ok. */
+char **strv_free(char **v);
+static inline void strv_freep(char ***v) {
+    strv_free(*v);
+}
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
