@@ -279,3 +279,31 @@ bool guest_config_bool(const char *value, bool dflt) {
     return streq(value, "1") || strcasecmp(value, "on") == 0 || strcasecmp(value, "yes") == 0 ||
            strcasecmp(value, "true") == 0;
 }
+
+int guest_config_apply_pending(GuestConfig *c) {
+    GuestSection *p = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
+    GuestSection *m = guest_config_main(c);
+    if (!p)
+        return 0;
+    int r;
+    for (size_t i = 0; i < p->n_entries; i++) {
+        const GuestEntry *e = &p->entries[i];
+        if (e->raw)
+            r = guest_section_add_raw(m, e->key, e->value);
+        else if (streq(e->key, "delete")) {
+            _cleanup_free_ char *list = strdup(e->value);
+            if (!list)
+                return -ENOMEM;
+            r = 0;
+            for (char *save = NULL, *k = strtok_r(list, ",", &save); k;
+                 k = strtok_r(NULL, ",", &save))
+                (void) guest_section_delete(m, k[0] == '!' ? k + 1 : k);
+        } else
+            r = guest_section_set(m, e->key, e->value);
+        if (r < 0)
+            return r;
+    }
+    if (p->description && (r = guest_section_set_description(m, p->description)) < 0)
+        return r;
+    return guest_config_remove_section(c, GUEST_SECTION_PENDING, NULL);
+}

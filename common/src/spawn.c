@@ -31,6 +31,10 @@ int spawn_start(const char *const *argv, int out_fd, int err_fd, pid_t *ret_pid)
     if (r == 0)
         r = err_fd >= 0 ? posix_spawn_file_actions_adddup2(&fa, err_fd, 2)
                         : posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    /* descriptors of ours without O_CLOEXEC (a daemon's listening socket) must not leak into
+     * long-lived children such as a daemonized QEMU */
+    if (r == 0)
+        r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     if (r == 0)
         r = posix_spawnp(ret_pid, argv[0], &fa, NULL, (char *const *) argv, environ);
     posix_spawn_file_actions_destroy(&fa);

@@ -91,3 +91,10 @@ int guest_startup_parse(const char *value, GuestStartup *ret, char **reterr);
 
 /* true when value is a "true" boolean as upstream reads config values (1, on, yes, true). */
 bool guest_config_bool(const char *value, bool dflt);
+
+/*
+ * Apply the pending section to the main one (what a start does): pending values replace main
+ * values, the pending `delete` list removes keys, then the pending section is dropped. 0 (also
+ * when there is nothing pending) or -ENOMEM / -E2BIG.
+ */
+int guest_config_apply_pending(GuestConfig *c);
