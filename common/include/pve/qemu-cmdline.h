@@ -21,11 +21,14 @@ typedef struct QemuCmdlineOptions {
     bool paused;                     /* -S */
     unsigned qemu_major, qemu_minor; /* 0 = 7.2 */
     const char *splash;              /* -boot splash=<file>; NULL = none */
-    /* volid -> path + format ("raw", "qcow2", ...); 0 or a negative errno. */
-    int (*resolve_volume)(const char *volid, char **ret_path, char **ret_format, void *userdata);
-    /* Optional, used instead of resolve_volume when set: the same with an error text
-     * (e.g. storage_volume_resolve()'s "storage 'x' does not exist"), prefixed with the key. */
-    int (*resolve_volume_err
+    /* Proxmox' patched QEMU (pve-qemu-kvm): adds -id <vmid> and the "pc+pve0" machine type,
+     * which stock QEMU rejects; false = stock QEMU (explicit accel=kvm) */
+    bool pve_qemu;
+    const char *ovmf_code; /* bios=ovmf code image; NULL = /usr/share/OVMF/OVMF_CODE.fd */
+    /* volid -> path + format ("raw", "qcow2", ...): 0, or a negative errno with *reterr set
+     * to a message (e.g. storage_volume_resolve()'s "storage 'x' does not exist"); the
+     * builder prefixes it with the config key. NULL = volumes cannot be used. */
+    int (*resolve_volume
     )(const char *volid, char **ret_path, char **ret_format, char **reterr, void *userdata);
     void *userdata;
 } QemuCmdlineOptions;

@@ -104,11 +104,9 @@ void qemu_generate_mac(char ret[static 18]);
 /* true for a unicast MAC "XX:XX:XX:XX:XX:XX" (hex, either case). */
 bool qemu_mac_is_valid(const char *mac);
 
-/* Property-string field tables (also used for API format checks). */
-extern const PropertyStringField qemu_drive_fields[];
-extern const size_t qemu_n_drive_fields;
-extern const PropertyStringField qemu_net_fields[];
-extern const size_t qemu_n_net_fields;
+/* The property-string field table of a drive interface ("ide", "sata", "scsi", "virtio",
+ * "efidisk", "tpmstate", "unused") or of "net"; NULL for anything else. */
+const PropertyStringField *qemu_format_fields(const char *what, size_t *ret_n);
 
 /* The config keys the API accepts, ends with .name == NULL. */
 extern const ApiSchema qemu_config_properties[];
