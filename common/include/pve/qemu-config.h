@@ -57,10 +57,10 @@ typedef struct QemuDrive {
 } QemuDrive;
 
 /*
- * Parse the value of a drive key with upstream's format and checks. On failure -EINVAL
- * and *reterr (if not NULL) gets the upstream-like text, e.g.
- * "invalid format - format error\nscsi0.cache: value 'x' does not have a value in the enumeration
- * ...". -ENOMEM on OOM.
+ * Parse the value of a drive key (or unusedN) with upstream's format and checks. On failure
+ * -EINVAL and *reterr (if not NULL) gets upstream's text without the "invalid format - " prefix
+ * the API adds, e.g. "format error\nscsi0.cache: value 'x' does not have a value in the
+ * enumeration 'none, ...'". size= without unit is bytes (disk-size). -ENOMEM on OOM.
  */
 int qemu_drive_parse(const char *key, const char *value, QemuDrive **ret, char **reterr);
 QemuDrive *qemu_drive_free(QemuDrive *d);
