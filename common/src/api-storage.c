@@ -35,12 +35,11 @@
 #include "pve/log.h"
 #include "pve/paths.h"
 #include "pve/storage-cfg.h"
+#include "pve/storage-volume.h"
 #include "pve/strbuf.h"
 #include "pve/string-util.h"
 #include "pve/task.h"
 #include "pve/upid.h"
-
-#define LOCAL_LOCK_DIR "/run/lock/pve-manager"
 
 static const char *const sensitive_keys[] = {
     "password", "encryption-key", "master-pubkey", "keyring", NULL};
@@ -717,70 +716,18 @@ static int h_node_storage_status(ApiCall *call) {
     return api_call_set_result(call, storage_status(call, s, false));
 }
 
-/* ---- volumes (path-based storages) ----------------------------------------------------------- */
-
-#define ISO_RE    "\\.(iso|img)$"
-#define VZTMPL_RE "\\.tar\\.(gz|xz|zst|bz2)$"
-#define BACKUP_RE "\\.(tgz|(tar|vma)(\\.(gz|lzo|zst|bz2))?)$"
-#define IMAGE_RE  "^((vm|base|subvol)-([0-9]+)-[^/[:space:]]+)\\.(raw|qcow2|vmdk|subvol)$"
-
-typedef struct Volume {
-    char *volid;
-    char *content; /* images, iso, vztmpl, backup, snippets */
-    char *name;    /* file name (images: without the vmid dir) */
-    char *path;
-    char *format;   /* listing format (iso, tzst, vma.zst, raw, qcow2, snippet) */
-    long long vmid; /* 0: none */
-} Volume;
-
-static void volume_done(Volume *v) {
-    free(v->volid);
-    free(v->content);
-    free(v->name);
-    free(v->path);
-    free(v->format);
-}
-
-/*
- * upstream's parse_volname() for directory storages: content type, file path, owner and
- * format of "<storage>:<volname>". Errors are recorded on the call (500, upstream texts).
+/* ---- volumes (path-based storages; the layout and rules are storage-volume.h) -----------------
  */
-static int
-volume_parse(ApiCall *call, const SectionConfigSection *s, const char *volname, Volume *v) {
-    regmatch_t m[6];
-    const char *ct = NULL, *name = NULL;
-    _cleanup_free_ char *owner = NULL;
-    if (regex_match("^([0-9]+)/([^/]+)$", volname, m, 3) > 0) {
-        owner = match_dup(volname, &m[1]);
-        name = volname + m[2].rm_so;
-        ct = "images";
-        if (regex_match(IMAGE_RE, name, m, 5) <= 0)
-            return api_call_fail(call, 500, NULL, "unable to parse volume filename '%s'", name);
-        v->format = match_dup(name, &m[4]);
-    } else if ((name = startswith(volname, "iso/")) && !strchr(name, '/') && regex_match("^.+" ISO_RE, name, m, 1) > 0)
-        ct = "iso";
-    else if ((name = startswith(volname, "vztmpl/")) && !strchr(name, '/') && regex_match("^.+" VZTMPL_RE, name, m, 1) > 0)
-        ct = "vztmpl";
-    else if ((name = startswith(volname, "backup/")) && !strchr(name, '/') && regex_match("^.+" BACKUP_RE, name, m, 1) > 0) {
-        ct = "backup";
-        if (regex_match("^vzdump-(openvz|lxc|qemu)-([0-9]+)-", name, m, 3) > 0)
-            owner = match_dup(name, &m[2]);
-    } else if ((name = startswith(volname, "snippets/")) && *name && !strchr(name, '/'))
-        ct = "snippets";
-    else
-        return api_call_fail(
-            call, 500, NULL, "unable to parse directory volume name '%s'", volname
-        );
 
-    _cleanup_free_ char *dir = NULL;
-    if (storage_cfg_content_dir(s, ct, &dir) < 0)
-        return api_call_fail(call, 500, NULL, "storage definition has no path");
-    int r = streq(ct, "images") ? asprintf(&v->path, "%s/%s/%s", dir, owner, name)
-                                : asprintf(&v->path, "%s/%s", dir, name);
-    if (r < 0 || asprintf(&v->volid, "%s:%s", s->id, volname) < 0 || !(v->content = strdup(ct)) ||
-        !(v->name = strdup(name)) || (!v->format && !(v->format = strdup("raw"))))
-        return -ENOMEM;
-    v->vmid = owner ? atoll(owner) : 0;
+/* storage_volume_parse() with its error recorded on the call (500, upstream texts) */
+static int
+volume_parse(ApiCall *call, const SectionConfigSection *s, const char *volname, StorageVolume *v) {
+    _cleanup_free_ char *err = NULL;
+    int r = storage_volume_parse(s, volname, v, &err);
+    if (r == -ENOMEM || (r < 0 && !err))
+        return r;
+    if (r < 0)
+        return api_call_fail(call, 500, NULL, "%s", err);
     return 0;
 }
 
@@ -788,8 +735,7 @@ volume_parse(ApiCall *call, const SectionConfigSection *s, const char *volname, 
 static int volume_id(
     ApiCall *call, const char *storage, const char *volume, char **ret_sid, const char **ret_volname
 ) {
-    const char *colon = strchr(volume, ':');
-    if (!colon) {
+    if (!strchr(volume, ':')) {
         if (!storage)
             return api_call_fail(
                 call, 400,
@@ -800,10 +746,11 @@ static int volume_id(
         *ret_volname = volume;
         return *ret_sid ? 0 : -ENOMEM;
     }
-    _cleanup_free_ char *sid = strndup(volume, (size_t) (colon - volume)), *msg = NULL;
-    if (!sid)
-        return -ENOMEM;
-    if (regex_match("^[a-z][a-z0-9._-]*[a-z0-9]$", sid, NULL, 0) <= 0 || !colon[1])
+    _cleanup_free_ char *sid = NULL, *msg = NULL;
+    int r = storage_volid_split(volume, &sid, ret_volname);
+    if (r == -ENOMEM)
+        return r;
+    if (r < 0)
         msg = strdup("unable to parse volume ID");
     else if (storage && !streq(storage, sid) && asprintf(&msg, "storage ID mismatch (%s != %s)", sid, storage) < 0)
         return -ENOMEM;
@@ -812,73 +759,32 @@ static int volume_id(
             call, 400, json_pack("{s:s}", "volume", msg), "Parameter verification failed."
         );
     *ret_sid = TAKE_PTR(sid);
-    *ret_volname = colon + 1;
     return 0;
 }
 
 /* upstream's check_volume_access() (noerr variant: true when allowed) */
-static bool volume_access(ApiCall *call, UserCfg *ucfg, const char *sid, const Volume *v) {
+static bool
+volume_access(ApiCall *call, UserCfg *ucfg, const char *sid, const char *content, uint32_t vmid) {
     if (streq(api_user(call), "root@pam"))
         return true;
     _cleanup_free_ char *spath = NULL, *vpath = NULL;
-    if (asprintf(&spath, "/storage/%s", sid) < 0 || asprintf(&vpath, "/vms/%lld", v->vmid) < 0)
+    if (asprintf(&spath, "/storage/%s", sid) < 0 || asprintf(&vpath, "/vms/%u", vmid) < 0)
         return false;
     if (api_has_priv(call, ucfg, spath, API_PRIVS("Datastore.Allocate"), false))
         return true;
-    if (streq(v->content, "iso") || streq(v->content, "vztmpl"))
+    if (streq(content, "iso") || streq(content, "vztmpl"))
         return api_has_priv(
             call, ucfg, spath, API_PRIVS("Datastore.AllocateSpace", "Datastore.Audit"), true
         );
-    if (streq(v->content, "backup") && v->vmid)
+    if (streq(content, "backup") && vmid)
         return api_has_priv(call, ucfg, spath, API_PRIVS("Datastore.AllocateSpace"), false) &&
                api_has_priv(call, ucfg, vpath, API_PRIVS("VM.Backup"), false);
-    if ((streq(v->content, "images") || streq(v->content, "rootdir")) && v->vmid)
+    if ((streq(content, "images") || streq(content, "rootdir")) && vmid)
         return api_has_priv(call, ucfg, spath, API_PRIVS("Datastore.Audit"), false) &&
                api_has_priv(call, ucfg, vpath, API_PRIVS("VM.Config.Disk"), false);
-    if (streq(v->content, "snippets"))
+    if (streq(content, "snippets"))
         return api_has_priv(call, ucfg, spath, API_PRIVS("Datastore.AllocateSpace"), false);
     return false;
-}
-
-/* qcow2 header: virtual size and backing file name */
-static void qcow2_info(const char *path, unsigned long long *size, char **parent) {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    uint8_t h[32];
-    if (fd < 0 || pread(fd, h, sizeof h, 0) != (ssize_t) sizeof h || memcmp(h, "QFI\xfb", 4) != 0)
-        return;
-    unsigned long long boff = 0, vs = 0;
-    for (int i = 0; i < 8; i++) {
-        boff = boff << 8 | h[8 + i];
-        vs = vs << 8 | h[24 + i];
-    }
-    unsigned blen = (unsigned) h[16] << 24 | (unsigned) h[17] << 16 | (unsigned) h[18] << 8 | h[19];
-    *size = vs;
-    if (boff && blen > 0 && blen < 1024) {
-        char *b = calloc(1, blen + 1);
-        if (b && pread(fd, b, blen, (off_t) boff) == (ssize_t) blen)
-            *parent = b;
-        else
-            free(b);
-    }
-}
-
-/* size, used, ctime (and qcow2 parent) of a volume file; -errno from stat */
-static int volume_size(
-    const Volume *v,
-    unsigned long long *size,
-    unsigned long long *used,
-    long long *ctime,
-    char **parent
-) {
-    struct stat st;
-    if (stat(v->path, &st) < 0)
-        return -errno;
-    *size = S_ISDIR(st.st_mode) ? 0 : (unsigned long long) st.st_size;
-    *used = S_ISDIR(st.st_mode) ? 0 : (unsigned long long) st.st_blocks * 512;
-    *ctime = st.st_ctime;
-    if (streq(v->format, "qcow2") && parent)
-        qcow2_info(v->path, size, parent);
-    return 0;
 }
 
 static char *read_first_line(const char *path) {
@@ -935,24 +841,8 @@ static json_t *list_entry(
     struct stat st;
     if (stat(path, &st) < 0 || S_ISDIR(st.st_mode))
         return NULL;
-    const char *prefix = streq(ct, "vztmpl") ? "vztmpl" : ct;
-    if (streq(ct, "iso")) {
-        if (regex_match("^.+" ISO_RE, name, m, 1) <= 0)
-            return NULL;
-        format = strdup("iso");
-    } else if (streq(ct, "vztmpl")) {
-        if (regex_match("^.+" VZTMPL_RE, name, m, 2) <= 0)
-            return NULL;
-        _cleanup_free_ char *ext = match_dup(name, &m[1]);
-        if (asprintf(&format, "t%s", ext) < 0)
-            return NULL;
-    } else if (streq(ct, "backup")) {
-        if (regex_match("^.+" BACKUP_RE, name, m, 2) <= 0)
-            return NULL;
-        format = match_dup(name, &m[1]);
-    } else
-        format = strdup("snippet");
-    if (!format || asprintf(&volid, "%s:%s/%s", s->id, prefix, name) < 0)
+    if (storage_file_format(ct, name, &format) < 0 || !format ||
+        asprintf(&volid, "%s:%s/%s", s->id, ct, name) < 0)
         return NULL;
 
     _cleanup_json_ json_t *o = json_pack(
@@ -985,81 +875,34 @@ static json_t *list_entry(
 }
 
 /* true when the guest is a container (its config is under lxc/) */
-static bool guest_is_lxc(long long vmid) {
+static bool guest_is_lxc(uint32_t vmid) {
     _cleanup_free_ char *rel = NULL, *path = NULL;
-    if (asprintf(&rel, "lxc/%lld.conf", vmid) < 0 || cfs_file_path(rel, &path) < 0)
+    if (asprintf(&rel, "lxc/%u.conf", vmid) < 0 || cfs_file_path(rel, &path) < 0)
         return false;
     return access(path, F_OK) == 0;
 }
 
-static int list_images(
-    ApiCall *call,
-    const SectionConfigSection *s,
-    const char *want,
-    long long vmid_filter,
-    json_t *res
-) {
-    _cleanup_free_ char *dir = NULL;
-    if (storage_cfg_content_dir(s, "images", &dir) < 0)
-        return 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    struct dirent *de;
-    int r = 0;
-    while (r >= 0 && (de = readdir(d))) {
-        if (regex_match("^[0-9]+$", de->d_name, NULL, 0) <= 0)
+/* the images (want "images") or container volumes (want "rootdir") of s */
+static int
+list_images(const SectionConfigSection *s, const char *want, long long vmid_filter, json_t *res) {
+    StorageImage *imgs = NULL;
+    size_t n = 0;
+    int r = storage_list_images(s, (uint32_t) vmid_filter, &imgs, &n);
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        const StorageImage *img = &imgs[i];
+        const char *ct = guest_is_lxc(img->vmid) ? "rootdir" : "images";
+        if (!streq(ct, want))
             continue;
-        if (vmid_filter && atoll(de->d_name) != vmid_filter)
-            continue;
-        _cleanup_free_ char *sub = NULL;
-        if (asprintf(&sub, "%s/%s", dir, de->d_name) < 0) {
-            r = -ENOMEM;
-            break;
-        }
-        DIR *d2 = opendir(sub);
-        struct dirent *e2;
-        while (d2 && r >= 0 && (e2 = readdir(d2))) {
-            _cleanup_free_ char *volname = NULL;
-            _cleanup_(volume_done) Volume v = {};
-            regmatch_t m[5];
-            if (regex_match("^[^/]+\\.(raw|qcow2|vmdk|subvol)$", e2->d_name, m, 2) <= 0 ||
-                asprintf(&volname, "%s/%s", de->d_name, e2->d_name) < 0)
-                continue;
-            _cleanup_free_ char *fmt = match_dup(e2->d_name, &m[1]);
-            const StorageType *t = storage_type_find(s->type);
-            bool fmt_ok = false;
-            for (const char *const *f = t ? t->formats : NULL; f && *f && fmt; f++)
-                fmt_ok = fmt_ok || streq(*f, fmt);
-            if (!fmt_ok || asprintf(&v.path, "%s/%s", sub, e2->d_name) < 0)
-                continue;
-            v.format = TAKE_PTR(fmt);
-            unsigned long long size, used;
-            long long ctime;
-            _cleanup_free_ char *parent = NULL;
-            if (volume_size(&v, &size, &used, &ctime, &parent) < 0)
-                continue;
-            long long owner = atoll(de->d_name);
-            const char *ct = guest_is_lxc(owner) ? "rootdir" : "images";
-            if (!streq(ct, want))
-                continue;
-            _cleanup_free_ char *volid = NULL;
-            if (asprintf(&volid, "%s:%s", s->id, volname) < 0)
-                continue;
-            json_t *o = json_pack(
-                "{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "volid", volid, "format", v.format, "content", ct,
-                "size", (json_int_t) size, "used", (json_int_t) used, "vmid", (json_int_t) owner,
-                "ctime", (json_int_t) ctime
-            );
-            if (o && parent)
-                (void) json_util_set_string(o, "parent", parent);
-            r = json_util_append_new(res, o);
-        }
-        if (d2)
-            closedir(d2);
+        json_t *o = json_pack(
+            "{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "volid", img->volid, "format", img->format, "content",
+            ct, "size", (json_int_t) img->info.size, "used", (json_int_t) img->info.used, "vmid",
+            (json_int_t) img->vmid, "ctime", (json_int_t) img->info.ctime
+        );
+        if (o && img->info.parent)
+            (void) json_util_set_string(o, "parent", img->info.parent);
+        r = json_util_append_new(res, o);
     }
-    closedir(d);
-    (void) call;
+    storage_images_free(imgs, n);
     return r;
 }
 
@@ -1108,14 +951,12 @@ static int sort_by_volid(json_t *a, json_t **ret) {
     return out ? 0 : -ENOMEM;
 }
 
-/* Content item of the listing: allowed for the user? (volid parsed back to its owner) */
+/* Content item of the listing: allowed for the user? */
 static bool
 item_visible(ApiCall *call, UserCfg *ucfg, const SectionConfigSection *s, json_t *item) {
-    Volume v = {};
     const char *ct = json_string_value(json_object_get(item, "content"));
-    v.content = (char *) ct;
-    v.vmid = json_integer_value(json_object_get(item, "vmid"));
-    return volume_access(call, ucfg, s->id, &v);
+    json_int_t vmid = json_integer_value(json_object_get(item, "vmid"));
+    return volume_access(call, ucfg, s->id, ct, (uint32_t) vmid);
 }
 
 static int h_content_list(ApiCall *call) {
@@ -1141,7 +982,7 @@ static int h_content_list(ApiCall *call) {
         bool img = streq(cts[i], "images") || streq(cts[i], "rootdir");
         if (!img && vmid && (streq(cts[i], "iso") || streq(cts[i], "vztmpl")))
             continue; /* templates belong to no guest */
-        r = img ? list_images(call, s, cts[i], vmid, all) : list_files(s, cts[i], vmid, all);
+        r = img ? list_images(s, cts[i], vmid, all) : list_files(s, cts[i], vmid, all);
         if (r < 0)
             return r;
     }
@@ -1157,7 +998,8 @@ static int h_content_list(ApiCall *call) {
 }
 
 /* storage + parsed volume of a content/{volume} call */
-static int load_volume(ApiCall *call, Cfg *c, const SectionConfigSection **ret_s, Volume *v) {
+static int
+load_volume(ApiCall *call, Cfg *c, const SectionConfigSection **ret_s, StorageVolume *v) {
     const char *storage = NULL, *volume = NULL, *volname = NULL;
     _cleanup_free_ char *sid = NULL;
     (void) api_call_param_string(call, "storage", &storage);
@@ -1174,26 +1016,25 @@ static int load_volume(ApiCall *call, Cfg *c, const SectionConfigSection **ret_s
 
 static int h_content_read(ApiCall *call) {
     _cleanup_(cfg_done) Cfg c = {};
-    _cleanup_(volume_done) Volume v = {};
+    _cleanup_(storage_volume_done) StorageVolume v = {};
+    _cleanup_(storage_volume_info_done) StorageVolumeInfo info = {};
     const SectionConfigSection *s;
     int r = load_volume(call, &c, &s, &v);
     if (r < 0)
         return r;
-    if (!volume_access(call, NULL, s->id, &v))
+    if (!volume_access(call, NULL, s->id, v.content, v.vmid))
         return api_call_fail(
             call, 403, NULL, "Permission check failed (/storage/%s, Datastore.Audit)", s->id
         );
-    unsigned long long size, used;
-    long long ctime;
-    if (volume_size(&v, &size, &used, &ctime, NULL) < 0)
+    if (storage_volume_info(v.path, v.format, &info) < 0)
         return api_call_fail(
             call, 500, NULL, "volume_size_info on '%s' failed - no format", v.volid
         );
-    if (size == 0 && !streq(v.format, "subvol"))
+    if (info.size == 0 && !streq(v.format, "subvol"))
         return api_call_fail(call, 500, NULL, "volume '%s' has size zero", v.volid);
     _cleanup_json_ json_t *o = json_pack(
-        "{s:s,s:I,s:I,s:s}", "path", v.path, "size", (json_int_t) size, "used", (json_int_t) used,
-        "format", v.format
+        "{s:s,s:I,s:I,s:s}", "path", v.path, "size", (json_int_t) info.size, "used",
+        (json_int_t) info.used, "format", v.format
     );
     if (o && streq(v.content, "backup")) {
         _cleanup_free_ char *np = NULL, *pp = NULL;
@@ -1211,70 +1052,22 @@ static int h_content_read(ApiCall *call) {
 /* ---- delete volume --------------------------------------------------------------------------- */
 
 typedef struct FreeCtx {
-    Volume *v;
+    StorageVolume *v;
     const SectionConfigSection *s;
 } FreeCtx;
 
-/* upstream's free_image() for files, run under the storage lock */
-static int free_locked(void *userdata) {
-    FreeCtx *f = userdata;
-    _cleanup_free_ char *prot = NULL;
-    if (asprintf(&prot, "%s.protected", f->v->path) < 0)
-        return -ENOMEM;
-    if (access(prot, F_OK) == 0) {
-        fprintf(stderr, "cannot remove protected volume '%s' on '%s'\n", f->v->name, f->s->id);
-        return -EPERM;
-    }
-    struct stat st;
-    if (lstat(f->v->path, &st) < 0) {
-        printf("WARN: disk image '%s' does not exist\n", f->v->path);
-        return 0;
-    }
-    if (unlink(f->v->path) < 0) {
-        fprintf(stderr, "unlink '%s' failed - %s\n", f->v->path, strerror(errno));
-        return -errno;
-    }
-    _cleanup_free_ char *dir = strdup(f->v->path);
-    if (dir && strrchr(dir, '/'))
-        *strrchr(dir, '/') = 0;
-    if (dir && streq(f->v->content, "images"))
-        (void) rmdir(dir);
-    if (streq(f->v->content, "backup")) { /* log and notes of the archive */
-        regmatch_t m[2];
-        if (regex_match("^(.*/vzdump-[a-z]+-[0-9]+-[0-9_]+-[0-9_]+)\\.", f->v->path, m, 2) > 0) {
-            _cleanup_free_ char *base = match_dup(f->v->path, &m[1]), *log = NULL, *notes = NULL;
-            if (base && asprintf(&log, "%s.log", base) >= 0)
-                (void) unlink(log);
-            if (asprintf(&notes, "%s.notes", f->v->path) >= 0)
-                (void) unlink(notes);
-        }
-    }
-    return 0;
-}
-
-/* upstream's cluster_lock_storage(): cfs lock for shared storages, a local flock otherwise */
-static int lock_storage(const SectionConfigSection *s, CfsLockFn fn, void *userdata) {
-    if (storage_cfg_is_shared(s))
-        return cfs_lock_storage(s->id, 0, fn, userdata);
-    _cleanup_free_ char *path = NULL;
-    (void) mkdir_p(LOCAL_LOCK_DIR, 0755);
-    if (asprintf(&path, LOCAL_LOCK_DIR "/pve-storage-%s", s->id) < 0)
-        return -ENOMEM;
-    _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 || flock(fd, LOCK_EX) < 0)
-        return -errno;
-    return fn(userdata);
-}
-
 static int free_worker(TaskWorker *w, void *userdata) {
     FreeCtx *f = userdata;
-    int r = lock_storage(f->s, free_locked, f);
-    if (r == -EPERM) {
-        task_set_error(w, "cannot remove protected volume '%s' on '%s'", f->v->name, f->s->id);
+    _cleanup_free_ char *err = NULL;
+    const char *volname = strchr(f->v->volid, ':') + 1;
+    int r = storage_volume_free(f->s, volname, &err);
+    if (r == -ENOENT) /* upstream only warns */
+        printf("WARN: disk image '%s' does not exist\n", f->v->path);
+    else if (r < 0) {
+        if (err)
+            task_set_error(w, "%s", err);
         return r;
     }
-    if (r < 0)
-        return r;
     printf("Removed volume '%s'\n", f->v->volid);
     return 0;
 }
@@ -1298,13 +1091,13 @@ static int wait_task(ApiCall *call, const char *upid, long long delay) {
 
 static int h_content_delete(ApiCall *call) {
     _cleanup_(cfg_done) Cfg c = {};
-    _cleanup_(volume_done) Volume v = {};
+    _cleanup_(storage_volume_done) StorageVolume v = {};
     const SectionConfigSection *s;
     int r = load_volume(call, &c, &s, &v);
     if (r < 0)
         return r;
     _cleanup_free_ char *spath = NULL, *vpath = NULL, *id = NULL, *upid = NULL;
-    if (asprintf(&spath, "/storage/%s", s->id) < 0 || asprintf(&vpath, "/vms/%lld", v.vmid) < 0)
+    if (asprintf(&spath, "/storage/%s", s->id) < 0 || asprintf(&vpath, "/vms/%u", v.vmid) < 0)
         return -ENOMEM;
     if (streq(v.content, "backup") && v.vmid) {
         if ((r = api_check_priv(call, NULL, spath, API_PRIVS("Datastore.AllocateSpace"), false)) <
@@ -1315,7 +1108,7 @@ static int h_content_delete(ApiCall *call) {
         return r;
     if ((r = activate_storage(call, s, true, "")) < 0)
         return r;
-    if (v.vmid ? asprintf(&id, "%lld@%s", v.vmid, s->id) < 0 : !(id = strdup(s->id)))
+    if (v.vmid ? asprintf(&id, "%u@%s", v.vmid, s->id) < 0 : !(id = strdup(s->id)))
         return -ENOMEM;
     FreeCtx f = {.v = &v, .s = s};
     ApiEnv *env = api_env(call);
@@ -1475,12 +1268,12 @@ static int upload_target(
     const char *filename,
     char **ret_dir
 ) {
-    const char *re = streq(content, "iso")      ? "^.+" ISO_RE
-                     : streq(content, "vztmpl") ? "^.+" VZTMPL_RE
-                                                : NULL;
-    if (!re)
+    if (!streq(content, "iso") && !streq(content, "vztmpl"))
         return upload_param_error(call, "content", "upload content type not allowed");
-    if (regex_match(re, filename, NULL, 0) <= 0)
+    _cleanup_free_ char *format = NULL;
+    if (storage_file_format(content, filename, &format) < 0)
+        return -ENOMEM;
+    if (!format)
         return upload_param_error(call, "filename", "wrong file extension");
     if (!storage_cfg_has_content(s, content))
         return api_call_fail(
