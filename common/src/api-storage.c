@@ -14,6 +14,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1124,6 +1125,70 @@ static int h_content_delete(ApiCall *call) {
     return api_call_set_result(call, json_string(upid));
 }
 
+/* ---- allocate a guest image ------------------------------------------------------------------ */
+
+/* upstream's size parameter: a number of KiB, or M/G */
+static int alloc_size(ApiCall *call, const char *text, uint64_t *ret) {
+    int r = storage_parse_size(text, 'K', ret);
+    if (r < 0 || strchr(text, '.') ||
+        (!isdigit((unsigned char) text[strlen(text) - 1]) && !endswith(text, "M") &&
+         !endswith(text, "G"))) {
+        _cleanup_free_ char *msg = NULL;
+        if (asprintf(&msg, "unable to parse size '%s'", text) < 0)
+            return -ENOMEM;
+        return api_call_fail(
+            call, 400, json_pack("{s:s}", "size", msg), "Parameter verification failed."
+        );
+    }
+    return 0;
+}
+
+/* the format from the file name's extension, which must agree with a given format */
+static int alloc_format(ApiCall *call, const char *name, const char **fmt) {
+    static const char *const exts[] = {"raw", "qcow2", "vmdk"};
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < ELEMENTSOF(exts); i++) {
+        if (!streq(dot + 1, exts[i]))
+            continue;
+        if (*fmt && !streq(*fmt, exts[i])) {
+            _cleanup_free_ char *msg = NULL;
+            if (asprintf(&msg, "different storage formats (%s != %s)", *fmt, exts[i]) < 0)
+                return -ENOMEM;
+            return api_call_fail(
+                call, 400, json_pack("{s:s}", "format", msg), "Parameter verification failed."
+            );
+        }
+        *fmt = exts[i];
+    }
+    return 0;
+}
+
+static int h_content_create(ApiCall *call) {
+    _cleanup_(cfg_done) Cfg c = {};
+    _cleanup_free_ char *volid = NULL, *err = NULL;
+    const SectionConfigSection *s;
+    const char *name = NULL, *size = NULL, *fmt = NULL;
+    long long vmid = 0;
+    uint64_t bytes = 0;
+    (void) api_call_param_string(call, "filename", &name);
+    (void) api_call_param_string(call, "size", &size);
+    (void) api_call_param_string(call, "format", &fmt);
+    (void) api_call_param_int(call, "vmid", &vmid);
+    int r = alloc_size(call, size, &bytes);
+    if (r < 0 || (r = alloc_format(call, name, &fmt)) < 0 || (r = load_storage(call, &c, &s)) < 0)
+        return r;
+    if (fmt && streq(fmt, "subvol") && bytes != 0) /* a directory cannot hold a quota here */
+        return api_call_fail(call, 500, NULL, "storage does not support subvol quotas");
+    if ((r = activate_storage(call, s, true, "")) < 0)
+        return r;
+    r = storage_volume_alloc(s, (uint32_t) vmid, fmt, name, bytes, &volid, &err);
+    if (r == -ENOMEM)
+        return r;
+    if (r < 0)
+        return api_call_fail(call, 500, NULL, "%s", err ? err : strerror(-r));
+    return api_call_set_result(call, json_string(volid));
+}
+
 /* ---- upload ---------------------------------------------------------------------------------- */
 
 /* upstream's normalize_content_filename(): basename, then [^-a-zA-Z0-9_.] -> '_' */
@@ -1478,6 +1543,21 @@ static const ApiSchema upload_params = API_OBJECT(
             )
         )
 );
+static const ApiSchema alloc_params = API_OBJECT(
+        .properties = API_PROPERTIES(
+            API_PARAM_STRING("filename"),
+            API_PARAM_STRING(
+                "format",
+                .optional = true,
+                .requires = "size",
+                .enum_values = API_ENUM("raw", "qcow2", "subvol", "vmdk")
+            ),
+            P_NODE,
+            API_PARAM_STRING("size", .pattern = "\\d+[MG]?"),
+            P_STORAGE,
+            API_PARAM_INTEGER("vmid", .format = "pve-vmid", API_RANGE(100, 999999999))
+        )
+);
 static const ApiSchema string_returns = API_SCALAR(API_TYPE_STRING);
 static const ApiSchema null_returns = API_SCALAR(API_TYPE_NULL);
 static const ApiSchema volume_delete_returns = API_SCALAR(API_TYPE_STRING, .optional = true);
@@ -1576,6 +1656,17 @@ static const ApiMethod methods[] = {
      .proxyto = "node",
      .allowtoken = true,
      .handler = h_content_list},
+    {.path = "/nodes/{node}/storage/{storage}/content",
+     .method = API_METHOD_POST,
+     .name = "create",
+     .description = "Allocate disk images.",
+     .parameters = &alloc_params,
+     .returns = &string_returns,
+     .permissions = API_PERM_CHECK("/storage/{storage}", API_PRIVS("Datastore.AllocateSpace")),
+     .protected = true,
+     .proxyto = "node",
+     .allowtoken = true,
+     .handler = h_content_create},
     {.path = "/nodes/{node}/storage/{storage}/content/{volume}",
      .method = API_METHOD_GET,
      .name = "info",

@@ -5,7 +5,8 @@
 # validation without state change, digest, delete=), /nodes/{node}/storage (status, filters,
 # content listing of a dir storage in upstream's layout, volume info and delete), the
 # multipart ISO/template upload with checksums, and permissions (PVEAuditor, per-storage
-# ACLs). /var/tmp is a private tmpfs here, so uploads also cross filesystems. TAP on stdout.
+# ACLs), allocation of guest images with qemu-img (POST content: formats, sizes, names,
+# errors without leftovers, a full disk). /var/tmp is a private tmpfs here, so uploads also cross filesystems. TAP on stdout.
 
 . "$(dirname "$0")/lib-api.sh"
 api_setup
@@ -356,5 +357,95 @@ api DELETE /storage/store1
 check "delete store1" [ "$CODE" = 200 ]
 check "delete keeps the data" [ -f "$STORE/template/iso/test.iso" ]
 expect_text "$LOCAL"$'\n'"$NAS"$'\n'"$SHARE_C"$'\n'"$VG"$'\n'"$THIN"$'\n'"$ZFS" "storage.cfg after deleting store1"
+
+# ---- allocate guest images (POST content) -----------------------------------------------------
+IMG=$TMP/img1
+api POST /storage -d storage=img1 -d type=dir -d "path=$IMG" -d content=images,rootdir
+check "create img1 for images" [ "$CODE" = 200 ]
+vsize() { qemu-img info --output=json "$1" 2>/dev/null | jq -r '."virtual-size"'; }
+vfmt() { qemu-img info --output=json "$1" 2>/dev/null | jq -r '.format'; }
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-0.qcow2 -d size=1G
+check "allocate a qcow2: the volid" [ "$CODE" = 200 -a "$(jget .data)" = img1:100/vm-100-disk-0.qcow2 ]
+F=$IMG/images/100/vm-100-disk-0.qcow2
+check "qcow2 file with 1 GiB virtual size" [ "$(vfmt "$F")" = qcow2 -a "$(vsize "$F")" = 1073741824 ]
+check "image mode 0640 as upstream's umask" [ "$(stat -c %a "$F")" = 640 ]
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-1.raw -d size=2048
+check "size without unit is KiB: raw of 2 MiB" [ "$CODE" = 200 -a "$(jget .data)" = img1:100/vm-100-disk-1.raw ] && \
+    check "raw virtual size" [ "$(vfmt "$IMG/images/100/vm-100-disk-1.raw")" = raw -a "$(vsize "$IMG/images/100/vm-100-disk-1.raw")" = 2097152 ]
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-2.vmdk -d size=3M -d format=vmdk
+check "vmdk with M size" [ "$CODE" = 200 -a "$(vfmt "$IMG/images/100/vm-100-disk-2.vmdk")" = vmdk \
+    -a "$(vsize "$IMG/images/100/vm-100-disk-2.vmdk")" = 3145728 ]
+api POST $N/storage/img1/content -d vmid=101 -d filename=vm-101-disk-0.subvol -d format=subvol -d size=0
+check "subvol: a directory" [ "$CODE" = 200 -a -d "$IMG/images/101/vm-101-disk-0.subvol" ]
+api POST $N/storage/img1/content -d vmid=101 -d filename=vm-101-disk-1.subvol -d format=subvol -d size=1G
+check "subvol with a size: 500 no quotas" [ "$CODE" = 500 -a "$(jget .message)" = "storage does not support subvol quotas" \
+    -a ! -e "$IMG/images/101/vm-101-disk-1.subvol" ]
+api GET $N/storage/img1/content
+check "listing shows the qcow2's virtual size" \
+    [ "$(jget '.data[] | select(.volid == "img1:100/vm-100-disk-0.qcow2") | "\(.format) \(.size) \(.vmid)"')" = "qcow2 1073741824 100" ]
+api GET $N/storage/img1/content/img1:100/vm-100-disk-0.qcow2
+check "volume info: qcow2 virtual size" [ "$CODE" = 200 -a "$(jget .data.size)" = 1073741824 -a "$(jget .data.format)" = qcow2 ]
+
+before=$(find "$IMG" | sort | md5sum)
+same_files() { check "$1 (no file made)" [ "$(find "$IMG" | sort | md5sum)" = "$before" ]; }
+cp "$F" "$TMP/disk0.copy"
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-0.qcow2 -d size=2G
+check "existing name: 500 already exists" \
+    [ "$CODE" = 500 -a "$(jget .message)" = "disk image '$F' already exists" ] && \
+    check "existing image untouched" cmp -s "$F" "$TMP/disk0.copy"
+for bad in 1.5G 10T abc 12K -1 ''; do
+    api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-9.raw -d "size=$bad"
+    check "bad size '$bad': 400 errors.size" [ "$CODE" = 400 -a -n "$(jget .errors.size)" ]
+done
+same_files "bad sizes"
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-9.raw -d size=1G -d format=qcow2
+check "format differs from the extension: 400 errors.format" \
+    [ "$CODE" = 400 -a "$(jget .errors.format)" = "different storage formats (qcow2 != raw)" ]
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-9.raw -d size=1G -d format=floppy
+check "unknown format: 400" [ "$CODE" = 400 -a -n "$(jget .errors.format)" ]
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-9.raw
+check "missing size: 400" [ "$CODE" = 400 -a -n "$(jget .errors.size)" ]
+api POST $N/storage/img1/content -d vmid=99 -d filename=vm-99-disk-9.raw -d size=1G
+check "vmid below 100: 400" [ "$CODE" = 400 -a -n "$(jget .errors.vmid)" ]
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-9.raw -d size=1G -d foo=1
+check "unknown parameter: 400" [ "$CODE" = 400 -a -n "$(jget .errors.foo)" ]
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-101-disk-9.raw -d size=1G
+check "name of another guest: 500 illegal name" \
+    [ "$CODE" = 500 -a "$(jget .message)" = "illegal name 'vm-101-disk-9.raw' - should be 'vm-100-*'" ]
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-x/../../../escape.raw -d size=1G
+check "name with a path: refused" [ "$CODE" = 500 -a ! -e "$TMP/escape.raw" ]
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-9 -d size=1G
+check "name without extension: 500 unable to parse" [ "$CODE" = 500 -a -n "$(jget .message)" ]
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-9.qcow2 -d size=99999999G
+echo "# $(jget .message)"
+check "qemu-img refuses a size: 500 with its error" \
+    [ "$CODE" = 500 -a "$(jget .message | grep -c '^unable to create image: ')" = 1 ] && \
+    check "no partial image left" [ ! -e "$IMG/images/100/vm-100-disk-9.qcow2" ]
+api POST $N/storage/nope/content -d vmid=100 -d filename=vm-100-disk-9.raw -d size=1G
+check "unknown storage: 500" [ "$CODE" = 500 -a "$(jget .message)" = "storage 'nope' does not exist" ]
+api PUT /storage/img1 -d disable=1
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-9.raw -d size=1G
+check "disabled storage: 500" [ "$CODE" = 500 -a "$(jget .message)" = "storage 'img1' is disabled" ]
+api PUT /storage/img1 -d delete=disable
+same_files "refused allocations"
+
+# a full disk: qemu-img fails writing the header, nothing is left behind
+mkdir -p "$TMP/tiny" && mount -t tmpfs -o size=16k tmpfs "$TMP/tiny"
+api POST /storage -d storage=tiny -d type=dir -d "path=$TMP/tiny" -d content=images
+head -c 12288 /dev/zero >"$TMP/tiny/filler" 2>/dev/null
+api POST $N/storage/tiny/content -d vmid=100 -d filename=vm-100-disk-0.qcow2 -d size=1G
+echo "# $(jget .message)"
+check "disk full: 500 unable to create image" \
+    [ "$CODE" = 500 -a "$(jget .message | grep -c '^unable to create image: ')" = 1 ] && \
+    check "disk full: no partial file, no empty vmid dir" [ ! -e "$TMP/tiny/images/100" ]
+umount "$TMP/tiny"
+
+login aud@pve audpw
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-5.raw -d size=1G
+check "auditor allocate: 403" [ "$CODE" = 403 -a ! -e "$IMG/images/100/vm-100-disk-5.raw" ]
+login du@pve dupw
+api POST $N/storage/img1/content -d vmid=100 -d filename=vm-100-disk-5.raw -d size=1G
+check "datastore admin of another storage: 403" [ "$CODE" = 403 ]
+as_root
 
 api_finish
