@@ -400,9 +400,9 @@ static int qemu_img_create(Alloc *a, const char *path) {
     uint64_t kib = a->size / 1024 + (a->size % 1024 != 0);
     snprintf(size, sizeof size, "%" PRIu64 "K", kib);
     const char *argv[] = {"qemu-img", "create", "-f", a->fmt, path, size, NULL};
-    _cleanup_free_ char *err = NULL;
+    _cleanup_free_ char *out = NULL, *err = NULL; /* "Formatting ..." is dropped */
     int status = 0;
-    int r = spawn_capture(argv, 64 * 1024, NULL, &err, &status);
+    int r = spawn_capture(argv, 64 * 1024, &out, &err, &status);
     if (r < 0)
         return fail(a->reterr, r, "unable to create image: cannot run qemu-img: %s", strerror(-r));
     if (status != 0) {
