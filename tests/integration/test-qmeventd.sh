@@ -229,13 +229,28 @@ except socket.timeout:
 while True:
     time.sleep(1)
 EOF
+# wait for a fake and return its status; a watchdog ends it with SIGUSR1 (status 138) after
+# 12 s should qmeventd never kill it
+wait_fake() {
+    (
+        trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+        sleep 12 &
+        sleeper=$!
+        wait $sleeper && kill -USR1 "$1" 2>/dev/null
+    ) &
+    local watchdog=$! rc
+    { wait "$1"; } 2>/dev/null # no "Killed" job message
+    rc=$?
+    kill "$watchdog" 2>/dev/null
+    return $rc
+}
 python3 "$TMP/fake-qemu.py" -pidfile /run/qemu-server/200.pid shutdown "$TMP/mark200" &
 fake=$!
 PIDS+=("$fake")
 check "fake 200: got quit after reporting status shutdown" wait_until 10 test -s "$TMP/mark200"
 sleep 1.5
 check "fake 200: not killed before the timeout" alive "$fake"
-{ wait "$fake"; } 2>/dev/null # no "Killed" job message
+wait_fake "$fake"
 rc=$?
 elapsed=$(python3 -c "import time; print(round(time.monotonic() - float(open('$TMP/mark200').read()), 1))")
 check "fake 200: SIGKILLed (exit status $rc)" [ "$rc" = 137 ]
@@ -247,7 +262,7 @@ check "fake 200: qm cleanup 200 1 1" wait_until 5 qm_called "200 1 1"
 python3 "$TMP/fake-qemu.py" -pidfile /run/qemu-server/201.pid running "$TMP/mark201" &
 fake=$!
 PIDS+=("$fake")
-wait "$fake"
+wait_fake "$fake"
 check "fake 201: status running -> no quit" [ "$(cat "$TMP/mark201" 2>/dev/null)" = none ]
 check "fake 201: exit -> qm cleanup 201 1 1" wait_until 5 qm_called "201 1 1"
 
