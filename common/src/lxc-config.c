@@ -166,15 +166,16 @@ const PropertyStringField *lxc_format_fields(const char *what, size_t *ret_n) {
 #define LXC_REP10(M, t) \
     M(t##0) M(t##1) M(t##2) M(t##3) M(t##4) M(t##5) M(t##6) M(t##7) M(t##8) M(t##9)
 #define LXC_REP_32(M) LXC_REP10(M, ) LXC_REP10(M, 1) LXC_REP10(M, 2) M(30) M(31)
-#define LXC_REP_256(M)                                                                           \
-    LXC_REP10(M, )                                                                               \
-    LXC_REP10(M, 1)                                                                              \
-    LXC_REP10(M, 2) LXC_REP10(M, 3) LXC_REP10(M, 4) LXC_REP10(M, 5) LXC_REP10(M, 6)              \
-        LXC_REP10(M, 7) LXC_REP10(M, 8) LXC_REP10(M, 9) LXC_REP10(M, 10) LXC_REP10(M, 11)        \
-            LXC_REP10(M, 12) LXC_REP10(M, 13) LXC_REP10(M, 14) LXC_REP10(M, 15) LXC_REP10(M, 16) \
-                LXC_REP10(M, 17) LXC_REP10(M, 18) LXC_REP10(M, 19) LXC_REP10(M, 20)              \
-                    LXC_REP10(M, 21) LXC_REP10(M, 22) LXC_REP10(M, 23) LXC_REP10(M, 24) M(250)   \
-                        M(251) M(252) M(253) M(254) M(255)
+#define LXC_REP_256(M)                                                                             \
+    LXC_REP10(M, )                                                                                 \
+    LXC_REP10(M, 1)                                                                                \
+    LXC_REP10(M, 2)                                                                                \
+    LXC_REP10(M, 3) LXC_REP10(M, 4) LXC_REP10(M, 5) LXC_REP10(M, 6) LXC_REP10(M, 7)                \
+        LXC_REP10(M, 8) LXC_REP10(M, 9) LXC_REP10(M, 10) LXC_REP10(M, 11) LXC_REP10(M, 12)         \
+            LXC_REP10(M, 13) LXC_REP10(M, 14) LXC_REP10(M, 15) LXC_REP10(M, 16) LXC_REP10(M, 17)   \
+                LXC_REP10(M, 18) LXC_REP10(M, 19) LXC_REP10(M, 20) LXC_REP10(M, 21)                \
+                    LXC_REP10(M, 22) LXC_REP10(M, 23) LXC_REP10(M, 24) M(250) M(251) M(252) M(253) \
+                        M(254) M(255)
 
 #define LXC_MOUNT_TYPETEXT                                                           \
     "[,acl=<1|0>] [,mountoptions=<opt[;opt...]>] [,quota=<1|0>] [,replicate=<1|0>] " \
@@ -558,29 +559,60 @@ int lxc_net_parse(const char *key, const char *value, LxcNet **ret, char **reter
     return 0;
 }
 
-int lxc_net_ensure_hwaddr(LxcNet *n) {
+int lxc_net_fill_defaults(LxcNet *n) {
     assert(n);
-    if (n->hwaddr)
-        return 0;
-    char mac[18];
-    qemu_generate_mac(mac);
-    int r = property_string_set(n->props, "hwaddr", mac);
+    int r = 0;
+    if (!n->hwaddr) {
+        char mac[18];
+        qemu_generate_mac(mac);
+        r = property_string_set(n->props, "hwaddr", mac);
+    }
+    if (r >= 0 && !property_string_get(n->props, "type"))
+        r = property_string_set(n->props, "type", "veth");
     if (r < 0)
         return r;
+    /* values are separate allocations that set() does not move; hwaddr is new */
     n->hwaddr = property_string_get(n->props, "hwaddr");
-    /* the name pointers stay valid: set() appends or replaces only the hwaddr entry */
-    n->name = property_string_get(n->props, "name");
-    n->bridge = property_string_get(n->props, "bridge");
-    n->ip = property_string_get(n->props, "ip");
-    n->gw = property_string_get(n->props, "gw");
-    n->ip6 = property_string_get(n->props, "ip6");
-    n->gw6 = property_string_get(n->props, "gw6");
     return 0;
+}
+
+static int entry_cmp(const void *a, const void *b) {
+    return strcmp(((const PropertyStringEntry *) a)->key, ((const PropertyStringEntry *) b)->key);
+}
+
+/* Print ps as upstream writes these values: the keys of `first` in that order, then the rest
+ * sorted by key. */
+static int print_ordered(const PropertyString *ps, const char *const *first, char **ret) {
+    _cleanup_(property_string_freep) PropertyString *out = property_string_new(ps->default_key);
+    _cleanup_free_ PropertyStringEntry *rest = calloc(ps->n_entries + 1, sizeof *rest);
+    if (!out || !rest)
+        return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; first[i]; i++) {
+        const char *v = property_string_get(ps, first[i]);
+        int r = v ? property_string_set(out, first[i], v) : 0;
+        if (r < 0)
+            return r;
+    }
+    for (size_t i = 0; i < ps->n_entries; i++) {
+        bool listed = false;
+        for (size_t k = 0; first[k] && !listed; k++)
+            listed = streq(first[k], ps->entries[i].key);
+        if (!listed)
+            rest[n++] = ps->entries[i];
+    }
+    qsort(rest, n, sizeof *rest, entry_cmp);
+    for (size_t i = 0; i < n; i++) {
+        int r = property_string_set(out, rest[i].key, rest[i].value);
+        if (r < 0)
+            return r;
+    }
+    return property_string_print(out, ret);
 }
 
 int lxc_net_print(const LxcNet *n, char **ret) {
     assert(n && ret);
-    return property_string_print(n->props, ret);
+    return print_ordered(n->props, (const char *const[]){"name", NULL}, ret);
 }
 
 /* ---- rootfs / mpN ---------------------------------------------------------------------------- */
@@ -736,7 +768,7 @@ int lxc_mount_set_volume(LxcMount *m, const char *volid, uint64_t size_bytes) {
 
 int lxc_mount_print(const LxcMount *m, char **ret) {
     assert(m && ret);
-    return property_string_print(m->props, ret);
+    return print_ordered(m->props, (const char *const[]){"volume", "mp", NULL}, ret);
 }
 
 /* ---- generator ------------------------------------------------------------------------------- */

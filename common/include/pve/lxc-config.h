@@ -47,7 +47,7 @@ typedef struct LxcNet {
     unsigned index;
     const char *name;   /* interface name inside the container (required) */
     const char *bridge; /* NULL: not attached */
-    const char *hwaddr; /* NULL until lxc_net_ensure_hwaddr() */
+    const char *hwaddr; /* NULL until lxc_net_fill_defaults() */
     const char *ip, *gw, *ip6, *gw6;
     int tag; /* 0: none */
     unsigned mtu;
@@ -63,9 +63,9 @@ typedef struct LxcNet {
 int lxc_net_parse(const char *key, const char *value, LxcNet **ret, char **reterr);
 LxcNet *lxc_net_free(LxcNet *n);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LxcNet *, lxc_net_free);
-/* Generate a BC:24:11 hwaddr when the value has none (what upstream writes back). */
-int lxc_net_ensure_hwaddr(LxcNet *n);
-/* Canonical text (property_string_print). */
+/* What upstream writes back for a new NIC: a BC:24:11 hwaddr when it has none, type=veth. */
+int lxc_net_fill_defaults(LxcNet *n);
+/* Text as upstream prints it: name first, then the other keys sorted. */
 int lxc_net_print(const LxcNet *n, char **ret);
 
 /* A mount point: `rootfs: <volume>[,size=..][,ro=1]...` or `mpN: <volume>,mp=/path[,...]`. */
@@ -91,6 +91,7 @@ LxcMount *lxc_mount_free(LxcMount *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LxcMount *, lxc_mount_free);
 /* Replace the volume (after allocation) and set size=<n>G|M; -ENOMEM. */
 int lxc_mount_set_volume(LxcMount *m, const char *volid, uint64_t size_bytes);
+/* Text as upstream prints it: volume, mp, then the other keys sorted. */
 int lxc_mount_print(const LxcMount *m, char **ret);
 
 /* The property-string field table of "net", "rootfs", "mp", "features", "unused" or "dev";
