@@ -152,6 +152,12 @@ static int check_one_key(ApiCall *call, const char *path, const char *key, const
     return api_check_priv(call, NULL, path, (const char *const[]){priv, NULL}, false);
 }
 
+static bool is_bind_mount(const char *key, const json_t *v) {
+    _cleanup_(lxc_mount_freep) LxcMount *m = NULL;
+    return json_is_string(v) && lxc_mount_parse(key, json_string_value(v), &m, NULL) >= 0 &&
+           m->is_bind;
+}
+
 /* Permission for changing (or deleting) every key of the call. */
 static int check_key_privileges(ApiCall *call, uint32_t vmid, const char *deletes) {
     if (streq(api_user(call), "root@pam"))
@@ -161,7 +167,11 @@ static int check_key_privileges(ApiCall *call, uint32_t vmid, const char *delete
     const char *key;
     json_t *v;
     json_object_foreach(call->params, key, v) {
-        int r = is_call_param(key) ? 0 : check_one_key(call, path, key, "set");
+        if (is_call_param(key))
+            continue;
+        if ((streq(key, "rootfs") || lxc_is_mp_key(key)) && is_bind_mount(key, v))
+            return api_call_fail(call, 403, NULL, "Only root can pass arbitrary filesystem paths.");
+        int r = check_one_key(call, path, key, "set");
         if (r < 0)
             return r;
     }

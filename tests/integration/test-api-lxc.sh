@@ -169,6 +169,13 @@ echo "lxc.environment: CT_TEST=1" >>"$CONF"
 api GET "/nodes/$NODE/lxc/$CT/config"
 check "raw lxc.* lines come back as the lxc array" [ "$(jget '.data.lxc[0]|join("=")')" = "lxc.environment=CT_TEST=1" ]
 
+# mount points: a new volume and a bind mount
+mkdir -p "$TMP/hostdir" && echo hello >"$TMP/hostdir/file"
+api PUT "/nodes/$NODE/lxc/$CT/config" --data-urlencode "mp0=tank:1,mp=/data" --data-urlencode "mp1=$TMP/hostdir,mp=/mnt/host,ro=1"
+check "mp0 allocated as a new subvol, mp1 kept as a bind mount" eval '[ "$CODE" = 200 ] && grep -qx "mp0: tank:$CT/subvol-$CT-disk-1.subvol,mp=/data,size=1G" "$CONF" && grep -qx "mp1: $TMP/hostdir,mp=/mnt/host,ro=1" "$CONF" && [ -d "$VZ/images/$CT/subvol-$CT-disk-1.subvol" ]'
+api PUT "/nodes/$NODE/lxc/$CT/config" --data-urlencode "mp2=nosuch:1,mp=/x"
+check "mp on an unknown storage: refused, nothing written" eval '[ "$CODE" = 400 -o "$CODE" = 500 ] && matches "$(jget .message)" "*storage '\''nosuch'\'' does not exist*" && ! grep -q "^mp2:" "$CONF"'
+
 # ---- power -------------------------------------------------------------------------------------
 run_task POST "/nodes/$NODE/lxc/$CT/status/start"
 check "start: vzstart task OK" eval '[ "$TASK_EXIT" = OK ] && matches "$UPID" "*:vzstart:$CT:*"'
@@ -181,6 +188,8 @@ check "generated LXC config: veth pair, bridge, hostname, rootfs, include, raw l
 check "host side veth${CT}i0 is on vmbr0" eval 'ip -o link show veth${CT}i0 | grep -q "master vmbr0"'
 check "inside: hostname ct1" [ "$(nsenter -t "$PID" -u hostname 2>/dev/null)" = ct1 ]
 check "inside: eth0 has 10.10.0.2/24 with hwaddr" eval 'nsenter -t "$PID" -n ip addr show eth0 2>/dev/null | grep -q "inet 10.10.0.2/24" && nsenter -t "$PID" -n ip link show eth0 | grep -qi "$HW"'
+check "inside: the bind mount shows the host's file" [ "$(nsenter -t "$PID" -m cat /mnt/host/file 2>/dev/null)" = hello ]
+check "inside: the bind mount is read-only, /data is writable" eval '! nsenter -t "$PID" -m sh -c "echo x >/mnt/host/f2" 2>/dev/null && nsenter -t "$PID" -m sh -c "echo x >/data/f" && [ -f "$VZ/images/$CT/subvol-$CT-disk-1.subvol/f" ]'
 if [ -e /sys/fs/cgroup/memory/lxc.payload.$CT/memory.limit_in_bytes ]; then
     check "memory limit in the CT's cgroup (v1)" [ "$(cat /sys/fs/cgroup/memory/lxc.payload.$CT/memory.limit_in_bytes)" = $((256 << 20)) ]
 elif [ -e /sys/fs/cgroup/lxc.payload.$CT/memory.max ]; then
@@ -226,6 +235,10 @@ run_task POST "/nodes/$NODE/lxc/$CT/status/shutdown" -d timeout=1 -d forceStop=1
 check "shutdown with forceStop: OK and stopped" eval '[ "$TASK_EXIT" = OK ] && [ "$(ct_status)" = stopped ]'
 printf '#!/bin/sh\ntrap "exit 0" PWR TERM INT\nwhile :; do sleep 1; done\n' >"$ROOTFS/sbin/init"
 
+# deleting a mount point keeps its volume as unusedN
+api PUT "/nodes/$NODE/lxc/$CT/config" -d delete=mp0,mp1
+check "delete mp0,mp1: mp0's volume becomes unused0, the bind mount just goes" eval '[ "$CODE" = 200 ] && grep -qx "unused0: tank:$CT/subvol-$CT-disk-1.subvol" "$CONF" && ! grep -q "^mp[01]:" "$CONF" && [ -d "$VZ/images/$CT/subvol-$CT-disk-1.subvol" ]'
+
 # missing bridge
 api PUT "/nodes/$NODE/lxc/$CT/config" --data-urlencode "net0=name=eth0,bridge=vmbr9,hwaddr=$HW"
 run_task POST "/nodes/$NODE/lxc/$CT/status/start"
@@ -249,6 +262,14 @@ check "auditor: destroy 403" [ "$CODE" = 403 ]
 api POST "/nodes/$NODE/lxc" -d vmid=$((CT + 1)) --data-urlencode "ostemplate=$TPL"
 check "auditor: create 403" [ "$CODE" = 403 ]
 check "auditor calls changed nothing" eval 'grep -qx "memory: 256" "$CONF" && [ ! -e "$MNT/nodes/$NODE/lxc/$((CT + 1)).conf" ] && [ "$(ct_status)" = stopped ]'
+add_pve_user vmadmin@pve adminpass PVEVMAdmin "/vms/$CT"
+login vmadmin@pve adminpass
+api PUT "/nodes/$NODE/lxc/$CT/config" -d memory=300
+check "VM admin on the CT: PUT memory 200" eval '[ "$CODE" = 200 ] && grep -qx "memory: 300" "$CONF"'
+api PUT "/nodes/$NODE/lxc/$CT/config" --data-urlencode "mp3=/etc,mp=/hostetc"
+check "VM admin: a bind mount is 403 (root only)" eval '[ "$CODE" = 403 ] && matches "$(jget .message)" "Only root can pass arbitrary filesystem paths*" && ! grep -q "^mp3:" "$CONF"'
+api PUT "/nodes/$NODE/lxc/$CT/config" --data-urlencode "features=nesting=1"
+check "VM admin: features is 403 (root only)" [ "$CODE" = 403 ]
 TICKET=$ROOT_TICKET CSRF=$ROOT_CSRF
 
 # ---- destroy -----------------------------------------------------------------------------------
@@ -262,8 +283,32 @@ check "destroy with protection: 500 protection mode" eval '[ "$CODE" = 500 ] && 
 api PUT "/nodes/$NODE/lxc/$CT/config" -d delete=protection
 run_task DELETE "/nodes/$NODE/lxc/$CT?purge=1"
 check "destroy: vzdestroy OK" eval '[ "$TASK_EXIT" = OK ] && matches "$UPID" "*:vzdestroy:$CT:*"'
-check "config, rootfs volume and /var/lib/lxc/$CT are gone" [ ! -e "$CONF" -a ! -e "$ROOTFS" -a ! -e "/var/lib/lxc/$CT" ]
+check "config, rootfs and unused volumes, /var/lib/lxc/$CT are gone" [ ! -e "$CONF" -a ! -e "$VZ/images/$CT" -a ! -e "/var/lib/lxc/$CT" ]
 api GET "/nodes/$NODE/lxc/$CT/status/current"
 check "status of a destroyed CT: 500 no config" [ "$CODE" = 500 ]
+
+# ---- an unprivileged CT ------------------------------------------------------------------------
+U=$((CT + 1))
+# the id range root may map (PVE ships it in /etc/subuid and /etc/subgid), in this namespace only
+for f in subuid subgid; do
+    if [ -e /etc/$f ]; then
+        echo "root:100000:65536" >"$TMP/$f" && mount --bind "$TMP/$f" /etc/$f
+    fi
+done
+run_task POST "/nodes/$NODE/lxc" -d vmid=$U --data-urlencode "ostemplate=$TPL" -d unprivileged=1 --data-urlencode "rootfs=tank:1" -d hostname=uct
+UROOT=$VZ/images/$U/subvol-$U-disk-0.subvol
+check "unprivileged create: OK, files owned by 100000" eval '[ "$TASK_EXIT" = OK ] && [ "$(stat -c %u:%g "$UROOT/bin/busybox")" = 100000:100000 ] && [ "$(stat -c %u "$UROOT")" = 100000 ] && grep -qx "unprivileged: 1" "$MNT/nodes/$NODE/lxc/$U.conf"'
+run_task POST "/nodes/$NODE/lxc/$U/status/start"
+if [ "$TASK_EXIT" = OK ]; then
+    api GET "/nodes/$NODE/lxc/$U/status/current"
+    UPID_=$(jget .data.pid)
+    check "unprivileged CT runs in a user namespace mapping 0 to 100000" eval '[ -n "$UPID_" ] && awk '\''$1==0 && $2==100000 && $3==65536 {f=1} END {exit !f}'\'' /proc/$UPID_/uid_map'
+    check "its LXC config has the idmap and the userns include" eval 'grep -qx "lxc.idmap = u 0 100000 65536" /var/lib/lxc/$U/config && grep -qx "lxc.include = /usr/share/lxc/config/alpine.userns.conf" /var/lib/lxc/$U/config'
+    run_task POST "/nodes/$NODE/lxc/$U/status/stop"
+else
+    echo "# SKIP: an unprivileged container does not start in this sandbox: $TASK_EXIT"
+fi
+run_task DELETE "/nodes/$NODE/lxc/$U?force=1"
+check "unprivileged CT destroyed with its volume" eval '[ "$TASK_EXIT" = OK ] && [ ! -e "$VZ/images/$U" ] && [ ! -e "$MNT/nodes/$NODE/lxc/$U.conf" ]'
 
 api_finish
