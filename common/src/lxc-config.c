@@ -163,18 +163,18 @@ const PropertyStringField *lxc_format_fields(const char *what, size_t *ret_n) {
 
 /* ---- the API schema of the config keys ------------------------------------------------------- */
 
-/* clang-format off: it does not settle on one layout for these */
+/* Repeat M(n) for the indexed keys; clang-format does not settle on one layout for these. */
+/* clang-format off */
 #define LXC_REP10(M, t) \
     M(t##0) M(t##1) M(t##2) M(t##3) M(t##4) M(t##5) M(t##6) M(t##7) M(t##8) M(t##9)
 #define LXC_REP_32(M) LXC_REP10(M, ) LXC_REP10(M, 1) LXC_REP10(M, 2) M(30) M(31)
-#define LXC_REP_256(M)                                                                           \
-    LXC_REP10(M, )                                                                               \
-    LXC_REP10(M, 1) LXC_REP10(M, 2) LXC_REP10(M, 3) LXC_REP10(M, 4) LXC_REP10(M, 5)              \
-        LXC_REP10(M, 6) LXC_REP10(M, 7) LXC_REP10(M, 8) LXC_REP10(M, 9) LXC_REP10(M, 10)         \
-            LXC_REP10(M, 11) LXC_REP10(M, 12) LXC_REP10(M, 13) LXC_REP10(M, 14) LXC_REP10(M, 15) \
-                LXC_REP10(M, 16) LXC_REP10(M, 17) LXC_REP10(M, 18) LXC_REP10(M, 19)              \
-                    LXC_REP10(M, 20) LXC_REP10(M, 21) LXC_REP10(M, 22) LXC_REP10(M, 23)          \
-                        LXC_REP10(M, 24) M(250) M(251) M(252) M(253) M(254) M(255)
+#define LXC_REP_256(M) \
+    LXC_REP10(M, ) LXC_REP10(M, 1) LXC_REP10(M, 2) LXC_REP10(M, 3) LXC_REP10(M, 4) \
+    LXC_REP10(M, 5) LXC_REP10(M, 6) LXC_REP10(M, 7) LXC_REP10(M, 8) LXC_REP10(M, 9) \
+    LXC_REP10(M, 10) LXC_REP10(M, 11) LXC_REP10(M, 12) LXC_REP10(M, 13) LXC_REP10(M, 14) \
+    LXC_REP10(M, 15) LXC_REP10(M, 16) LXC_REP10(M, 17) LXC_REP10(M, 18) LXC_REP10(M, 19) \
+    LXC_REP10(M, 20) LXC_REP10(M, 21) LXC_REP10(M, 22) LXC_REP10(M, 23) LXC_REP10(M, 24) \
+    M(250) M(251) M(252) M(253) M(254) M(255)
 /* clang-format on */
 
 #define LXC_MOUNT_TYPETEXT                                                           \
