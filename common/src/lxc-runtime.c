@@ -323,12 +323,13 @@ static _Thread_local uid_t shift_by;
 static int shift_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void) flag;
     (void) ftw;
+    /* nftw hands a non-zero return back: a positive errno */
     if (lchown(path, st->st_uid + shift_by, st->st_gid + shift_by) < 0)
-        return -errno;
+        return errno;
     /* chown clears set-id bits of files: put them back */
     if (!S_ISLNK(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)) &&
         chmod(path, st->st_mode & 07777) < 0)
-        return -errno;
+        return errno;
     return 0;
 }
 
@@ -429,8 +430,12 @@ static char *start_log_errors(const char *log) {
         const char *e = strstr(l, " ERROR ");
         if (!e)
             continue;
+        /* "<tool> <name> <time> ERROR <module> - <file>:<func>:<line> - <message>" */
         const char *msg = strstr(e, " - ");
         msg = msg ? msg + 3 : e + 7;
+        const char *loc_end = strstr(msg, " - ");
+        if (loc_end && memmem(msg, (size_t) (loc_end - msg), ".c:", 3))
+            msg = loc_end + 3;
         /* the tools' generic "failed to start" lines add nothing */
         if (strstr(l, "lxc_start.c") || strstr(l, "lxccontainer.c"))
             continue;
@@ -529,7 +534,7 @@ int lxc_ct_shutdown(uint32_t vmid, unsigned timeout_s, bool force, char **reterr
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void) st;
     (void) ftw;
-    return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -errno : 0;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? errno : 0;
 }
 
 int lxc_ct_cleanup_files(uint32_t vmid) {
