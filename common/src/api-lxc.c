@@ -324,22 +324,37 @@ struct Update {
     void *userdata;
 };
 
+/*
+ * The volume of mount point key (main section) is about to be replaced by new_value (NULL:
+ * deleted): keep it as the next unusedN, as upstream does, so its data is not lost.
+ */
+static int keep_replaced_volume(GuestConfig *c, const char *key, const char *new_value) {
+    GuestSection *m = guest_config_main(c);
+    const char *value = guest_section_get(m, key);
+    if (!value || (!lxc_is_mp_key(key) && !streq(key, "rootfs")))
+        return 0;
+    _cleanup_free_ char *vol = mount_volume(key, value),
+                        *new_vol = new_value ? mount_volume(key, new_value) : NULL;
+    if (!vol || (new_vol && streq(vol, new_vol)))
+        return 0;
+    char unused[16];
+    int r = next_unused_key(m, unused);
+    if (r < 0 || (r = guest_section_set(m, unused, vol)) < 0)
+        return r;
+    printf("%s: volume '%s' is now %s\n", key, vol, unused);
+    return 0;
+}
+
 /* Delete key now: an mpN volume becomes unusedN, an unusedN volume is freed. */
 static int delete_now(GuestConfig *c, const char *key, char **err) {
     GuestSection *m = guest_config_main(c);
     const char *value = guest_section_get(m, key);
-    if (value && lxc_is_mp_key(key)) {
-        _cleanup_free_ char *vol = mount_volume(key, value);
-        char unused[16];
-        int r = 0;
-        if (vol &&
-            ((r = next_unused_key(m, unused)) < 0 || (r = guest_section_set(m, unused, vol)) < 0)) {
-            (void) asprintf(err, "unable to delete '%s' - %s", key, strerror(-r));
-            return r;
-        }
-        if (vol)
-            printf("%s: volume '%s' is now %s\n", key, vol, unused);
-    } else if (value && lxc_is_unused_key(key))
+    int r = keep_replaced_volume(c, key, NULL);
+    if (r < 0) {
+        (void) asprintf(err, "unable to delete '%s' - %s", key, strerror(-r));
+        return r;
+    }
+    if (value && lxc_is_unused_key(key))
         (void) free_volume(value);
     (void) guest_section_delete(m, key);
     return 0;
@@ -435,6 +450,8 @@ static int apply_sets(const Update *u, GuestConfig *c, bool running, Allocations
             GuestSection *p = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
             if (p)
                 (void) guest_section_delete(p, key);
+            if ((r = keep_replaced_volume(c, key, value)) < 0)
+                return r;
         }
         (void) guest_config_pending_delete_remove(c, key);
         if ((r = guest_section_set(target, key, value)) < 0) {
@@ -709,6 +726,13 @@ static int fill_rootfs(const Update *u, GuestConfig *c, char **err) {
     if (!streq(ostype, "unmanaged") &&
         (r = lxc_rootfs_set_hostname(path, guest_section_get(m, "hostname"))) < 0)
         printf("WARN: unable to set the hostname in /etc/hostname - %s\n", strerror(-r));
+    const char *password = json_string_value(json_object_get(u->params, "password"));
+    const char *keys = json_string_value(json_object_get(u->params, "ssh-public-keys"));
+    bool managed = !streq(ostype, "unmanaged");
+    if (managed && password && (r = lxc_rootfs_set_root_password(path, password, err)) < 0)
+        return r;
+    if (managed && keys && (r = lxc_rootfs_add_ssh_keys(path, keys, err)) < 0)
+        return r;
     if (cr->unprivileged) {
         printf("shifting ids by %u for an unprivileged container\n", LXC_UNPRIVILEGED_ID_SHIFT);
         if ((r = lxc_rootfs_shift_ids(path, LXC_UNPRIVILEGED_ID_SHIFT, err)) < 0)
@@ -728,9 +752,6 @@ static int start_locked(uint32_t vmid, const char *node, bool skiplock, bool deb
 static int create_worker(TaskWorker *w, void *userdata) {
     Create *cr = userdata;
     _cleanup_free_ char *err = NULL;
-    if (json_object_get(cr->u.params, "password") ||
-        json_object_get(cr->u.params, "ssh-public-keys"))
-        task_warn(w, "setting the root password or SSH keys of a new CT is not implemented");
     if (json_object_get(cr->u.params, "pool"))
         task_warn(w, "adding the CT to a pool is not implemented");
     int r = update_locked(&cr->u, &err);
@@ -884,6 +905,24 @@ typedef struct Power {
     unsigned timeout;
 } Power;
 
+/* Mount point volumes that pending changes replace or delete become unusedN. */
+static int keep_pending_replaced(GuestConfig *c, const GuestSection *p) {
+    const GuestSection *m = guest_config_main(c);
+    for (size_t i = 0; i < m->n_entries; i++) {
+        const char *key = m->entries[i].key;
+        int r = 0;
+        if (m->entries[i].raw || (!lxc_is_mp_key(key) && !streq(key, "rootfs")))
+            continue;
+        if (guest_config_pending_delete_has(c, key, NULL))
+            r = keep_replaced_volume(c, key, NULL);
+        else if (guest_section_get(p, key))
+            r = keep_replaced_volume(c, key, guest_section_get(p, key));
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 /* Start under the config lock: pending changes become current first, as upstream. */
 static int start_locked(uint32_t vmid, const char *node, bool skiplock, bool debug, char **err) {
     _cleanup_close_ int lock = -EBADF;
@@ -893,8 +932,9 @@ static int start_locked(uint32_t vmid, const char *node, bool skiplock, bool deb
         return r;
     if (!skiplock && (r = guest_config_check_lock(c, err)) < 0)
         return r;
-    if (guest_config_find_section(c, GUEST_SECTION_PENDING, NULL)) {
-        if ((r = guest_config_apply_pending(c)) < 0 ||
+    const GuestSection *p = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
+    if (p) {
+        if ((r = keep_pending_replaced(c, p)) < 0 || (r = guest_config_apply_pending(c)) < 0 ||
             (r = guest_config_write(GUEST_TYPE_LXC, node, vmid, c, false, err)) < 0)
             return r;
         printf("applied pending changes\n");

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pve/auth-ticket.h"
 #include "pve/fileio.h"
 #include "pve/guest-store.h"
 #include "pve/json-util.h"
@@ -262,6 +263,119 @@ int lxc_rootfs_set_hostname(const char *rootdir, const char *hostname) {
         return -EINVAL;
     int r = write_all(fd, hostname, strlen(hostname));
     return r < 0 ? r : write_all(fd, "\n", 1);
+}
+
+/* The directory <rootdir>/<rel> ("a/b"), every component opened without following symlinks;
+ * missing ones are made with mode when mode != 0. */
+static int rootfs_open_dir(const char *rootdir, const char *rel, mode_t mode, int *ret_fd) {
+    int fd = open(rootdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    _cleanup_free_ char *copy = strdup(rel);
+    if (!copy) {
+        close(fd);
+        return -ENOMEM;
+    }
+    for (char *save = NULL, *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (mode && mkdirat(fd, c, mode) < 0 && errno != EEXIST) {
+            int r = -errno;
+            close(fd);
+            return r;
+        }
+        int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int r = -errno;
+        close(fd);
+        if (next < 0)
+            return r;
+        fd = next;
+    }
+    *ret_fd = fd;
+    return 0;
+}
+
+/* "$<id>$..." as crypt(3) writes it: the value is a hash already */
+static bool looks_like_hash(const char *s) {
+    return s[0] == '$' && strchr(s + 1, '$') && strchr(strchr(s + 1, '$') + 1, '$');
+}
+
+/* shadow text with root's password field replaced; -ENOENT without a root line */
+static int shadow_replace_root(const char *text, const char *hash, char **ret) {
+    _cleanup_free_ char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f)
+        return -ENOMEM;
+    bool found = false;
+    for (const char *l = text; *l;) {
+        size_t n = strcspn(l, "\n");
+        if (!found && strncmp(l, "root:", 5) == 0) {
+            const char *rest = memchr(l + 5, ':', n - 5);
+            fprintf(f, "root:%s%.*s", hash, rest ? (int) (n - (size_t) (rest - l)) : 0, rest ?: "");
+            found = true;
+        } else
+            fwrite(l, 1, n, f);
+        fputc('\n', f);
+        l += n + (l[n] == '\n');
+    }
+    if (fclose(f) != 0)
+        return -ENOMEM;
+    if (!found)
+        return -ENOENT;
+    *ret = TAKE_PTR(out);
+    return 0;
+}
+
+int lxc_rootfs_set_root_password(const char *rootdir, const char *password, char **reterr) {
+    _cleanup_free_ char *hash = NULL, *text = NULL, *new_text = NULL;
+    int r = looks_like_hash(password) ? ((hash = strdup(password)) ? 0 : -ENOMEM)
+                                      : shadow_password_hash(password, &hash);
+    if (r < 0)
+        return fail(reterr, r, "unable to hash the password - %s", strerror(-r));
+    _cleanup_close_ int etc = -EBADF;
+    if ((r = rootfs_open_dir(rootdir, "etc", 0, &etc)) < 0)
+        return fail(reterr, r, "unable to open /etc of the container - %s", strerror(-r));
+    _cleanup_close_ int fd = openat(etc, "shadow", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return fail(
+            reterr, fd < 0 ? -errno : -EINVAL, "unable to open /etc/shadow of the container"
+        );
+    size_t len;
+    if ((r = read_full_fd(fd, 1024 * 1024, 0, &text, &len)) < 0 ||
+        (r = shadow_replace_root(text, hash, &new_text)) < 0)
+        return fail(
+            reterr, r, "unable to set the root password - %s",
+            r == -ENOENT ? "no root entry in /etc/shadow" : strerror(-r)
+        );
+    (void) unlinkat(etc, "shadow.pve-new", 0);
+    _cleanup_close_ int out =
+        openat(etc, "shadow.pve-new", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (out < 0 || fchown(out, st.st_uid, st.st_gid) < 0 || fchmod(out, st.st_mode & 07777) < 0 ||
+        (r = write_all(out, new_text, strlen(new_text))) < 0 ||
+        renameat(etc, "shadow.pve-new", etc, "shadow") < 0) {
+        r = r < 0 ? r : -errno;
+        (void) unlinkat(etc, "shadow.pve-new", 0);
+        return fail(reterr, r, "unable to write /etc/shadow of the container - %s", strerror(-r));
+    }
+    return 0;
+}
+
+int lxc_rootfs_add_ssh_keys(const char *rootdir, const char *keys, char **reterr) {
+    _cleanup_close_ int dir = -EBADF;
+    int r = rootfs_open_dir(rootdir, "root/.ssh", 0700, &dir);
+    if (r < 0)
+        return fail(reterr, r, "unable to create /root/.ssh in the container - %s", strerror(-r));
+    _cleanup_close_ int fd = openat(
+        dir, "authorized_keys", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600
+    );
+    size_t len = strlen(keys);
+    if (fd < 0 || (r = write_all(fd, keys, len)) < 0 ||
+        (len > 0 && keys[len - 1] != '\n' && (r = write_all(fd, "\n", 1)) < 0))
+        return fail(
+            reterr, fd < 0 ? -errno : r, "unable to write /root/.ssh/authorized_keys - %s",
+            strerror(fd < 0 ? errno : -r)
+        );
+    return 0;
 }
 
 const char *lxc_rootfs_detect_ostype(const char *rootdir) {

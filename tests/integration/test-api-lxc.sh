@@ -77,6 +77,8 @@ for a in sh sleep cat ls hostname ip echo; do ln -s busybox "$R/bin/$a"; done
 printf '#!/bin/sh\ntrap "exit 0" PWR TERM INT\nwhile :; do sleep 1; done\n' >"$R/sbin/init"
 chmod 755 "$R/sbin/init"
 echo localhost >"$R/etc/hostname"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+echo 'root:*:19000:0:99999:7:::' >"$R/etc/shadow" && chmod 640 "$R/etc/shadow"
 printf 'NAME="Alpine Linux"\nID=alpine\n' >"$R/etc/os-release"
 tar -C "$R" -czf "$VZ/template/cache/busybox.tar.gz" .
 # one without any distribution marker
@@ -101,7 +103,8 @@ run_task() {
 # ---- create ------------------------------------------------------------------------------------
 api POST "/nodes/$NODE/lxc" -d vmid=$CT --data-urlencode "ostemplate=$TPL" -d hostname=ct1 \
     -d memory=128 -d swap=64 -d cores=1 -d unprivileged=0 --data-urlencode "rootfs=tank:1" \
-    --data-urlencode "net0=name=eth0,bridge=vmbr0,ip=10.10.0.2/24,gw=10.10.0.1" --data-urlencode "description=test CT"
+    --data-urlencode "net0=name=eth0,bridge=vmbr0,ip=10.10.0.2/24,gw=10.10.0.1" --data-urlencode "description=test CT" \
+    --data-urlencode "password=ctsecret" --data-urlencode "ssh-public-keys=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtest test@host"
 UPID=$(jget .data)
 check "create answers a vzcreate UPID" eval '[ "$CODE" = 200 ] && matches "$UPID" "UPID:$NODE:*:vzcreate:$CT:root@pam:"'
 api_wait_task "$UPID"
@@ -109,6 +112,11 @@ check "create task OK" [ "$TASK_EXIT" = OK ]
 check "rootfs is a subvol directory with the template's files" [ -d "$ROOTFS" -a -x "$ROOTFS/bin/busybox" -a -L "$ROOTFS/bin/sh" ]
 check "template's ./dev contents were not extracted, ./dev itself was" [ -d "$ROOTFS/dev" ]
 check "hostname written to the rootfs' /etc/hostname" [ "$(cat "$ROOTFS/etc/hostname")" = ct1 ]
+SH=$(sed -n 's/^root:\([^:]*\):.*/\1/p' "$ROOTFS/etc/shadow")
+SALT=$(printf '%s' "$SH" | cut -d'$' -f3)
+check "root password set in the rootfs' /etc/shadow (SHA-256-crypt), rest of the line and mode kept" eval '[ "$SH" = "$(openssl passwd -5 -salt "$SALT" ctsecret)" ] && grep -q "^root:[^:]*:19000:0:99999:7:::\$" "$ROOTFS/etc/shadow" && [ "$(stat -c %a "$ROOTFS/etc/shadow")" = 640 ]'
+check "SSH key in /root/.ssh/authorized_keys (0600 in a 0700 dir)" eval '[ "$(cat "$ROOTFS/root/.ssh/authorized_keys")" = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtest test@host" ] && [ "$(stat -c %a "$ROOTFS/root/.ssh")" = 700 -a "$(stat -c %a "$ROOTFS/root/.ssh/authorized_keys")" = 600 ]'
+check "the password is in no config and no task log" eval '! grep -rq ctsecret "$MNT/nodes" "$PVE_TASK_DIR"'
 HW=$(sed -n 's/^net0: .*hwaddr=\([0-9A-F:]*\).*/\1/p' "$CONF")
 check "net0 got a BC:24:11 hwaddr" re_match "$HW" '^BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2}$'
 EXPECTED="#test CT
@@ -238,6 +246,17 @@ printf '#!/bin/sh\ntrap "exit 0" PWR TERM INT\nwhile :; do sleep 1; done\n' >"$R
 # deleting a mount point keeps its volume as unusedN
 api PUT "/nodes/$NODE/lxc/$CT/config" -d delete=mp0,mp1
 check "delete mp0,mp1: mp0's volume becomes unused0, the bind mount just goes" eval '[ "$CODE" = 200 ] && grep -qx "unused0: tank:$CT/subvol-$CT-disk-1.subvol" "$CONF" && ! grep -q "^mp[01]:" "$CONF" && [ -d "$VZ/images/$CT/subvol-$CT-disk-1.subvol" ]'
+
+api PUT "/nodes/$NODE/lxc/$CT/config" --data-urlencode "mp0=tank:1,mp=/data"
+api PUT "/nodes/$NODE/lxc/$CT/config" --data-urlencode "mp0=tank:1,mp=/other"
+check "replacing mp0 keeps the old volume as unused1" eval '[ "$CODE" = 200 ] && grep -qx "unused1: tank:$CT/subvol-$CT-disk-2.subvol" "$CONF" && grep -qx "mp0: tank:$CT/subvol-$CT-disk-3.subvol,mp=/other,size=1G" "$CONF"'
+run_task POST "/nodes/$NODE/lxc/$CT/status/start"
+api PUT "/nodes/$NODE/lxc/$CT/config" -d delete=mp0
+check "delete mp0 while running: pending" eval '[ "$CODE" = 200 ] && grep -qx "delete: mp0" "$CONF" && grep -q "^mp0:" "$CONF"'
+run_task POST "/nodes/$NODE/lxc/$CT/status/stop"
+run_task POST "/nodes/$NODE/lxc/$CT/status/start"
+check "the next start applies it: mp0 gone, its volume is unused2" eval '[ "$TASK_EXIT" = OK ] && ! grep -q "^mp0:" "$CONF" && grep -qx "unused2: tank:$CT/subvol-$CT-disk-3.subvol" "$CONF" && ! grep -q "pve:pending" "$CONF"'
+run_task POST "/nodes/$NODE/lxc/$CT/status/stop"
 
 # missing bridge
 api PUT "/nodes/$NODE/lxc/$CT/config" --data-urlencode "net0=name=eth0,bridge=vmbr9,hwaddr=$HW"

@@ -46,14 +46,21 @@ int lxc_volume_path(const char *volume, char **ret_path, char **reterr);
 
 /*
  * Fill rootdir from a template tarball (volid "<storage>:vztmpl/<file>" or an absolute path):
- * `tar -x -p --numeric-owner` with the contents of ./dev excluded, as upstream extracts. -ENOENT with
- * "can't find file '<template>'"; tar failures -EIO with its stderr.
+ * `tar -x -p --numeric-owner` with the contents of ./dev excluded, as upstream extracts. -ENOENT
+ * with "can't find file '<template>'"; tar failures -EIO with its stderr.
  */
 int lxc_template_resolve(const char *ostemplate, char **ret_path, char **reterr);
 int lxc_template_extract(const char *archive, const char *rootdir, char **reterr);
 
 /* Write hostname to <rootdir>/etc/hostname when that file exists (symlinks are not followed). */
 int lxc_rootfs_set_hostname(const char *rootdir, const char *hostname);
+
+/* Root's password in <rootdir>/etc/shadow: a crypt(3) hash given as is, else hashed
+ * (SHA-256-crypt); the file is replaced keeping owner and mode, no symlink followed. */
+int lxc_rootfs_set_root_password(const char *rootdir, const char *password, char **reterr);
+
+/* Append keys to <rootdir>/root/.ssh/authorized_keys (made 0700/0600 when missing). */
+int lxc_rootfs_add_ssh_keys(const char *rootdir, const char *keys, char **reterr);
 
 /* The ostype of an extracted root file system from /etc/os-release (and a few release files);
  * NULL when unknown. Returns a static string. */
