@@ -14,8 +14,8 @@
 #     jget .data[0].node              # prints a field of BODY (jq syntax)
 #     api_finish                      # prints the plan, exits 0/1
 #
-# API_GUESTS=1 before api_setup adds a network namespace (lo up) and a tmpfs on /run, for tests
-# that start guests: their pid files, QMP sockets, locks, taps and bridges stay private.
+# API_GUESTS=1 before api_setup adds a network namespace (lo up, its own /sys) and a tmpfs on
+# /run, for tests that start guests: pid files, QMP sockets, locks, taps and bridges stay private.
 # Variables after api_setup: TMP, MNT (the /etc/pve of the test), BASE (http://.../api2/json),
 # NODE (node name), PD_PID, CFS_PID, PVE_TASK_DIR, POWER_LOG (what the power command got).
 # Processes are killed by pid only; the namespace takes the mounts with it.
@@ -38,6 +38,9 @@ check() {
     local d=$1; shift
     if "$@"; then ok "$d"; else not_ok "$d" "code=${CODE:-} body=${BODY:-}"; fi
 }
+# matches STRING PATTERN (glob) / re_match STRING REGEX: for check, which cannot take [[ ]]
+matches() { [[ $1 == $2 ]]; }
+re_match() { [[ $1 =~ $2 ]]; }
 wait_until() {
     local deadline=$((SECONDS + $1)); shift
     while ! "$@"; do
@@ -82,6 +85,12 @@ api_setup() {
         # guests: own network (bridges, taps) and own /run (pid files, QMP sockets, locks)
         ip link set lo up
         mount -t tmpfs -o mode=755 tmpfs /run
+        # a sysfs of this network namespace (bridges are looked up in /sys/class/net), with the
+        # cgroup mounts carried over for LXC
+        local cg
+        cg=$(mktemp -d /tmp/test-api-cg.XXXXXX)
+        mount --rbind /sys/fs/cgroup "$cg" && mount -t sysfs sysfs /sys && mount --rbind "$cg" /sys/fs/cgroup
+        umount -l "$cg" && rmdir "$cg"
         mkdir -p /run/lock/qemu-server /run/lock/lxc /run/qemu-server
     fi
 
@@ -172,6 +181,31 @@ add_pve_user() {
     printf 'user:%s:1:0:::::::\n' "$1" >>"$MNT/user.cfg"
     [ -n "${3:-}" ] && printf 'acl:1:%s:%s:%s:\n' "${4:-/}" "$1" "$3" >>"$MNT/user.cfg"
     return 0
+}
+
+# api_wait_task UPID [SECONDS]: poll the task status until it stopped (default 60 s);
+# TASK_EXIT = its exitstatus ("OK", the error text, or "" on timeout)
+api_wait_task() {
+    local deadline=$((SECONDS + ${2:-60})) code=$CODE body=$BODY
+    TASK_EXIT=
+    while [ $SECONDS -lt $deadline ]; do
+        api GET "/nodes/$NODE/tasks/$1/status"
+        if [ "$(jget .data.status)" = stopped ]; then
+            TASK_EXIT=$(jget .data.exitstatus)
+            break
+        fi
+        sleep 0.1
+    done
+    CODE=$code BODY=$body
+    [ "$TASK_EXIT" = OK ]
+}
+
+# api_task_log UPID: the task's log text
+api_task_log() {
+    local code=$CODE body=$BODY
+    api GET "/nodes/$NODE/tasks/$1/log" -d limit=1000
+    jget '.data[].t'
+    CODE=$code BODY=$body
 }
 
 # jget FILTER: jq -r over BODY ("" for null/missing)
