@@ -65,40 +65,11 @@ static int parse_vmid(const char *s, uint32_t *ret) {
     return 0;
 }
 
-static int uint_cmp(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-    return (x > y) - (x < y);
-}
-
 static int cmd_list(void) {
-    char rel[300];
-    snprintf(rel, sizeof rel, "nodes/%s/qemu-server", nodename);
-    _cleanup_free_ char *dir = NULL;
-    if (cfs_file_path(rel, &dir) < 0)
-        return fail(-ENOMEM, NULL);
     _cleanup_free_ uint32_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    DIR *d = opendir(dir);
-    for (struct dirent *de; d && (de = readdir(d));) {
-        unsigned v;
-        const char *ext = endswith(de->d_name, ".conf");
-        if (!ext || ext - de->d_name > 9)
-            continue;
-        char num[16];
-        snprintf(num, sizeof num, "%.*s", (int) (ext - de->d_name), de->d_name);
-        if (safe_atou32(num, &v) < 0)
-            continue;
-        if (n == cap) {
-            uint32_t *p = realloc(ids, (cap = cap ? cap * 2 : 32) * sizeof *ids);
-            if (!p)
-                break;
-            ids = p;
-        }
-        ids[n++] = v;
-    }
-    if (d)
-        closedir(d);
-    qsort(ids, n, sizeof *ids, uint_cmp);
+    size_t n = 0;
+    if (guest_list_local(GUEST_TYPE_QEMU, nodename, &ids, &n) < 0)
+        return fail(-ENOMEM, NULL);
     printf(
         "%10s %-20s %-10s %-10s %-12s %-10s\n", "VMID", "NAME", "STATUS", "MEM(MB)", "BOOTDISK(GB)",
         "PID"

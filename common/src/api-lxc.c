@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-guest.h"
 #include "api-nodes.h"
 #include "pve/api-env.h"
 #include "pve/api-methods.h"
@@ -41,40 +42,8 @@
         .description = "Ignore locks - only root is allowed to use this option." \
     )
 
-static uint32_t call_vmid(const ApiCall *call) {
-    long long v = 0;
-    (void) api_call_param_int(call, "vmid", &v);
-    return (uint32_t) v;
-}
-
 static void vmid_id(uint32_t vmid, char ret[static 16]) {
     snprintf(ret, 16, "%u", vmid);
-}
-
-/* This node's CT of the call, parsed; 500 with upstream's text when it does not exist. */
-static int ct_load(ApiCall *call, uint32_t vmid, GuestConfig **ret, char **ret_raw) {
-    int r = api_node_check_local(call);
-    if (r < 0)
-        return r;
-    _cleanup_free_ char *err = NULL;
-    r = guest_config_read(GUEST_TYPE_LXC, api_env(call)->nodename, vmid, ret, ret_raw, &err);
-    if (r == -ENOMEM)
-        return r;
-    if (r < 0)
-        return api_call_fail(call, 500, NULL, "%s", err ?: strerror(-r));
-    return 0;
-}
-
-/* skiplock is root@pam's; then the config's `lock`. */
-static int ct_check_lock(ApiCall *call, const GuestConfig *c) {
-    bool skiplock = false;
-    (void) api_call_param_bool(call, "skiplock", &skiplock);
-    if (skiplock && !streq(api_user(call), "root@pam"))
-        return api_call_fail(call, 403, NULL, "Only root may use this option.");
-    _cleanup_free_ char *err = NULL;
-    if (!skiplock && guest_config_check_lock(c, &err) < 0)
-        return api_call_fail(call, 500, NULL, "%s", err ?: "CT is locked");
-    return 0;
 }
 
 /* ---- what a key is -------------------------------------------------------------------------- */
@@ -185,40 +154,6 @@ static int check_key_privileges(ApiCall *call, uint32_t vmid, const char *delete
     return 0;
 }
 
-/* A JSON parameter as the config text it becomes. */
-static char *param_text(const json_t *v) {
-    char buf[64];
-    if (json_is_string(v))
-        return strdup(json_string_value(v));
-    if (json_is_integer(v))
-        snprintf(buf, sizeof buf, "%lld", (long long) json_integer_value(v));
-    else if (json_is_real(v))
-        snprintf(buf, sizeof buf, "%g", json_real_value(v));
-    else if (json_is_boolean(v))
-        snprintf(buf, sizeof buf, "%d", json_is_true(v) ? 1 : 0);
-    else
-        return NULL;
-    return strdup(buf);
-}
-
-/* A config value as the API returns it: numbers for integer/number/boolean keys. */
-static json_t *typed_value(const char *key, const char *value) {
-    const ApiSchema *s = lxc_config_property(key);
-    char *end;
-    if (s && (s->type == API_TYPE_INTEGER || s->type == API_TYPE_BOOLEAN)) {
-        long long n = strtoll(value, &end, 10);
-        if (*value && !*end)
-            return json_integer(n);
-        if (s->type == API_TYPE_BOOLEAN)
-            return json_integer(guest_config_bool(value, false));
-    } else if (s && s->type == API_TYPE_NUMBER) {
-        double d = strtod(value, &end);
-        if (*value && !*end)
-            return json_real(d);
-    }
-    return json_string(value);
-}
-
 /* ---- volumes -------------------------------------------------------------------------------- */
 
 /* The storage section of id when it exists, is enabled here and holds container dirs. */
@@ -240,41 +175,11 @@ static int rootdir_storage(
     return 0;
 }
 
-static int free_volume(const char *volid) {
-    _cleanup_free_ char *sid = NULL, *err = NULL;
-    const char *volname;
-    _cleanup_(section_config_freep) SectionConfig *cfg = NULL;
-    const SectionConfigSection *s;
-    int r = storage_volid_split(volid, &sid, &volname);
-    if (r < 0 || (r = storage_cfg_load(&cfg, &err)) < 0 ||
-        (r = storage_find(cfg, sid, &s, &err)) < 0 ||
-        (r = storage_volume_free(s, volname, &err)) < 0) {
-        fprintf(stderr, "unable to free '%s' - %s\n", volid, err ?: strerror(-r));
-        return r;
-    }
-    printf("removed volume '%s'\n", volid);
-    return 0;
-}
-
 /* Volumes allocated by one call, freed again if the call fails. */
-typedef struct Allocations {
-    char **volids;
-    size_t n;
-} Allocations;
-
-static void allocations_done(Allocations *a, bool free_volumes) {
-    for (size_t i = 0; i < a->n; i++) {
-        if (free_volumes)
-            (void) free_volume(a->volids[i]);
-        free(a->volids[i]);
-    }
-    free(a->volids);
-    *a = (Allocations){0};
-}
 
 /* "<storage>:<GiB>" in rootfs/mpN becomes a new subvol directory volume. */
 static int
-allocate_mount(const char *node, uint32_t vmid, LxcMount *m, Allocations *a, char **err) {
+allocate_mount(const char *node, uint32_t vmid, LxcMount *m, ApiGuestAllocations *a, char **err) {
     _cleanup_(section_config_freep) SectionConfig *cfg = NULL;
     const SectionConfigSection *s;
     int r = storage_cfg_load(&cfg, err);
@@ -284,12 +189,8 @@ allocate_mount(const char *node, uint32_t vmid, LxcMount *m, Allocations *a, cha
     _cleanup_free_ char *volid = NULL;
     if ((r = storage_volume_alloc(s, vmid, "subvol", NULL, bytes, &volid, err)) < 0)
         return r;
-    char **v = realloc(a->volids, (a->n + 1) * sizeof *v);
-    if (!v)
-        return -ENOMEM;
-    a->volids = v;
-    if (!(a->volids[a->n++] = strdup(volid)))
-        return -ENOMEM;
+    if ((r = api_guest_allocations_add(a, volid)) < 0)
+        return r;
     printf("%s: allocated %s\n", m->key, volid);
     return lxc_mount_set_volume(m, volid, bytes);
 }
@@ -300,15 +201,6 @@ static char *mount_volume(const char *key, const char *value) {
     if (lxc_mount_parse(key, value, &m, NULL) < 0 || m->is_bind || m->is_alloc)
         return NULL;
     return strdup(m->volume);
-}
-
-static int next_unused_key(const GuestSection *m, char ret[static 16]) {
-    for (unsigned i = 0; i < LXC_MAX_UNUSED; i++) {
-        snprintf(ret, 16, "unused%u", i);
-        if (!guest_section_get(m, ret))
-            return 0;
-    }
-    return -E2BIG;
 }
 
 /* ---- config update -------------------------------------------------------------------------- */
@@ -337,8 +229,8 @@ static int keep_replaced_volume(GuestConfig *c, const char *key, const char *new
                         *new_vol = new_value ? mount_volume(key, new_value) : NULL;
     if (!vol || (new_vol && streq(vol, new_vol)))
         return 0;
-    char unused[16];
-    int r = next_unused_key(m, unused);
+    char unused[24];
+    int r = api_guest_next_unused_key(m, LXC_MAX_UNUSED, unused);
     if (r < 0 || (r = guest_section_set(m, unused, vol)) < 0)
         return r;
     printf("%s: volume '%s' is now %s\n", key, vol, unused);
@@ -355,7 +247,7 @@ static int delete_now(GuestConfig *c, const char *key, char **err) {
         return r;
     }
     if (value && lxc_is_unused_key(key))
-        (void) free_volume(value);
+        (void) api_guest_free_volume(value);
     (void) guest_section_delete(m, key);
     return 0;
 }
@@ -388,23 +280,14 @@ static int apply_deletes(GuestConfig *c, const char *list, bool running, char **
     return 0;
 }
 
-static void apply_reverts(GuestConfig *c, const char *list) {
-    _cleanup_free_ char *copy = list ? strdup(list) : NULL;
-    for (char *save = NULL, *k = copy ? strtok_r(copy, ",; ", &save) : NULL; k;
-         k = strtok_r(NULL, ",; ", &save)) {
-        GuestSection *p = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
-        if (p)
-            (void) guest_section_delete(p, k);
-        (void) guest_config_pending_delete_remove(c, k);
-    }
-    GuestSection *p = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
-    if (p && p->n_entries == 0 && !p->description)
-        (void) guest_config_remove_section(c, GUEST_SECTION_PENDING, NULL);
-}
-
 /* The value to store for key: new volumes allocated, MAC addresses generated, canonical text. */
 static int normalize_value(
-    const Update *u, const char *key, const char *text, Allocations *a, char **ret, char **err
+    const Update *u,
+    const char *key,
+    const char *text,
+    ApiGuestAllocations *a,
+    char **ret,
+    char **err
 ) {
     int r;
     if (lxc_is_net_key(key)) {
@@ -428,13 +311,14 @@ static int normalize_value(
     return (*ret = strdup(text)) ? 0 : -ENOMEM;
 }
 
-static int apply_sets(const Update *u, GuestConfig *c, bool running, Allocations *a, char **err) {
+static int
+apply_sets(const Update *u, GuestConfig *c, bool running, ApiGuestAllocations *a, char **err) {
     const char *key;
     json_t *v;
     json_object_foreach(u->params, key, v) {
         if (is_call_param(key))
             continue;
-        _cleanup_free_ char *text = param_text(v), *value = NULL;
+        _cleanup_free_ char *text = api_guest_param_text(v), *value = NULL;
         if (!text)
             return -ENOMEM;
         int r = normalize_value(u, key, text, a, &value, err);
@@ -462,19 +346,6 @@ static int apply_sets(const Update *u, GuestConfig *c, bool running, Allocations
     return 0;
 }
 
-static int check_digest_text(const json_t *params, const char *raw, char **err) {
-    const char *digest = json_string_value(json_object_get(params, "digest"));
-    if (!digest)
-        return 0;
-    char cur[41];
-    api_digest(raw, strlen(raw), cur);
-    if (strcasecmp(cur, digest) == 0)
-        return 0;
-    (void
-    ) asprintf(err, "detected modified configuration - file changed by other user? Try again.");
-    return -ESTALE;
-}
-
 /* The whole update under the config lock. Messages for the user in *err. */
 static int update_locked(const Update *u, char **err) {
     _cleanup_close_ int lock = -EBADF;
@@ -484,7 +355,7 @@ static int update_locked(const Update *u, char **err) {
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
     _cleanup_free_ char *raw = NULL;
     if ((r = guest_config_read(GUEST_TYPE_LXC, u->node, u->vmid, &c, &raw, err)) < 0 ||
-        (r = check_digest_text(u->params, raw, err)) < 0)
+        (r = api_guest_check_digest(u->params, raw, err)) < 0)
         return r;
     if (!u->create && !json_is_true(json_object_get(u->params, "skiplock")) &&
         !(json_is_integer(json_object_get(u->params, "skiplock")) &&
@@ -492,8 +363,8 @@ static int update_locked(const Update *u, char **err) {
         (r = guest_config_check_lock(c, err)) < 0)
         return r;
     bool running = !u->create && lxc_ct_running(u->vmid, NULL);
-    Allocations a = {0};
-    apply_reverts(c, json_string_value(json_object_get(u->params, "revert")));
+    ApiGuestAllocations a = {0};
+    api_guest_apply_reverts(c, json_string_value(json_object_get(u->params, "revert")));
     r = apply_deletes(c, json_string_value(json_object_get(u->params, "delete")), running, err);
     if (r >= 0)
         r = apply_sets(u, c, running, &a, err);
@@ -503,20 +374,21 @@ static int update_locked(const Update *u, char **err) {
         (void) guest_section_delete(guest_config_main(c), "lock");
     if (r >= 0)
         r = guest_config_write(GUEST_TYPE_LXC, u->node, u->vmid, c, false, err);
-    allocations_done(&a, r < 0);
+    api_guest_allocations_done(&a, r < 0);
     return r;
 }
 
 static int h_config_put(ApiCall *call) {
-    uint32_t vmid = call_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
     _cleanup_free_ char *raw = NULL;
-    int r = ct_load(call, vmid, &c, &raw);
+    int r = api_guest_load(call, GUEST_TYPE_LXC, vmid, &c, &raw);
     if (r < 0)
         return r;
     const char *del = json_string_value(json_object_get(call->params, "delete"));
     if ((r = check_key_privileges(call, vmid, del)) < 0 ||
-        (r = api_check_digest(call, raw, strlen(raw))) < 0 || (r = ct_check_lock(call, c)) < 0)
+        (r = api_check_digest(call, raw, strlen(raw))) < 0 ||
+        (r = api_guest_check_lock(call, c)) < 0)
         return r;
     Update u = {.vmid = vmid, .node = api_env(call)->nodename, .params = call->params};
     _cleanup_free_ char *err = NULL;
@@ -539,7 +411,9 @@ static int section_to_json(const GuestSection *s, json_t *o) {
     for (size_t i = 0; i < s->n_entries; i++) {
         const GuestEntry *e = &s->entries[i];
         int r = e->raw ? json_array_append_new(raw, json_pack("[ss]", e->key, e->value))
-                       : json_object_set_new(o, e->key, typed_value(e->key, e->value));
+                       : json_object_set_new(
+                             o, e->key, api_guest_typed_value(lxc_config_property(e->key), e->value)
+                         );
         if (r < 0)
             return -ENOMEM;
     }
@@ -551,10 +425,10 @@ static int section_to_json(const GuestSection *s, json_t *o) {
 }
 
 static int h_config_get(ApiCall *call) {
-    uint32_t vmid = call_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
     _cleanup_free_ char *raw = NULL;
-    int r = ct_load(call, vmid, &c, &raw);
+    int r = api_guest_load(call, GUEST_TYPE_LXC, vmid, &c, &raw);
     if (r < 0)
         return r;
     const char *snap = NULL;
@@ -579,43 +453,6 @@ static int h_config_get(ApiCall *call) {
     return api_call_set_result(call, TAKE_PTR(o));
 }
 
-static int vmid_cmp(const void *a, const void *b) {
-    long long x = json_integer_value(json_object_get(*(json_t *const *) a, "vmid"));
-    long long y = json_integer_value(json_object_get(*(json_t *const *) b, "vmid"));
-    return (x > y) - (x < y);
-}
-
-/* The CT ids with a config on this node, sorted. */
-static int local_vmids(const char *node, uint32_t **ret, size_t *ret_n) {
-    _cleanup_free_ char *rel = NULL, *dir = NULL;
-    if (asprintf(&rel, "nodes/%s/lxc", node) < 0 || cfs_file_path(rel, &dir) < 0)
-        return -ENOMEM;
-    uint32_t *ids = NULL;
-    size_t n = 0;
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        unsigned vmid;
-        char tail;
-        if (sscanf(de->d_name, "%u.con%c", &vmid, &tail) != 2 || tail != 'f' ||
-            !endswith(de->d_name, ".conf"))
-            continue;
-        uint32_t *p = realloc(ids, (n + 1) * sizeof *ids);
-        if (!p) {
-            free(ids);
-            closedir(d);
-            return -ENOMEM;
-        }
-        ids = p;
-        ids[n++] = vmid;
-    }
-    if (d)
-        closedir(d);
-    *ret = ids;
-    *ret_n = n;
-    return 0;
-}
-
 static int h_list(ApiCall *call) {
     int r = api_node_check_local(call);
     if (r < 0)
@@ -624,7 +461,8 @@ static int h_list(ApiCall *call) {
     _cleanup_(user_cfg_freep) UserCfg *ucfg = NULL;
     _cleanup_free_ uint32_t *ids = NULL;
     size_t n = 0;
-    if ((r = api_load_user_cfg(call, &ucfg)) < 0 || (r = local_vmids(node, &ids, &n)) < 0)
+    if ((r = api_load_user_cfg(call, &ucfg)) < 0 ||
+        (r = guest_list_local(GUEST_TYPE_LXC, node, &ids, &n)) < 0)
         return r;
     _cleanup_free_ json_t **items = calloc(n + 1, sizeof *items);
     size_t k = 0;
@@ -641,7 +479,6 @@ static int h_list(ApiCall *call) {
             continue;
         json_object_del(items[k++], "ha");
     }
-    qsort(items, k, sizeof *items, vmid_cmp);
     _cleanup_json_ json_t *list = json_array();
     for (size_t i = 0; i < k; i++)
         if (!list || json_array_append_new(list, TAKE_PTR(items[i])) < 0) {
@@ -662,7 +499,7 @@ static int subdir_index(ApiCall *call, const char *const *subdirs, size_t n) {
 
 static int h_ct_index(ApiCall *call) {
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = ct_load(call, call_vmid(call), &c, NULL);
+    int r = api_guest_load(call, GUEST_TYPE_LXC, api_guest_vmid(call), &c, NULL);
     if (r < 0)
         return r;
     static const char *const subdirs[] = {"config", "status"};
@@ -671,7 +508,7 @@ static int h_ct_index(ApiCall *call) {
 
 static int h_status_index(ApiCall *call) {
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = ct_load(call, call_vmid(call), &c, NULL);
+    int r = api_guest_load(call, GUEST_TYPE_LXC, api_guest_vmid(call), &c, NULL);
     if (r < 0)
         return r;
     static const char *const subdirs[] = {"current", "start", "stop", "shutdown", "reboot"};
@@ -679,9 +516,9 @@ static int h_status_index(ApiCall *call) {
 }
 
 static int h_status_current(ApiCall *call) {
-    uint32_t vmid = call_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = ct_load(call, vmid, &c, NULL);
+    int r = api_guest_load(call, GUEST_TYPE_LXC, vmid, &c, NULL);
     if (r < 0)
         return r;
     json_t *o = NULL;
@@ -769,26 +606,6 @@ static int create_worker(TaskWorker *w, void *userdata) {
     return 0;
 }
 
-/* Reserve the VMID: a config with just `lock: create` (fails when the id is taken anywhere). */
-static int reserve(ApiCall *call, uint32_t vmid) {
-    const char *node = api_env(call)->nodename;
-    _cleanup_free_ char *where = NULL, *err = NULL;
-    GuestType type;
-    if (guest_locate(vmid, &type, &where) >= 0)
-        return api_call_fail(call, 500, NULL, "CT %u already exists on node '%s'", vmid, where);
-    _cleanup_(guest_config_freep) GuestConfig *c = guest_config_new(GUEST_TYPE_LXC);
-    if (!c || guest_section_set(guest_config_main(c), "lock", "create") < 0)
-        return -ENOMEM;
-    int r = guest_config_write(GUEST_TYPE_LXC, node, vmid, c, true, &err);
-    if (r == -ENOMEM)
-        return r;
-    if (r < 0)
-        return api_call_fail(
-            call, 500, NULL, "unable to create CT %u - %s", vmid, err ?: strerror(-r)
-        );
-    return 0;
-}
-
 /* Parse netN and mount points up front: semantic errors are a 400 naming the parameter. */
 static int check_values(ApiCall *call) {
     _cleanup_json_ json_t *errors = json_object();
@@ -846,7 +663,7 @@ static int h_create(ApiCall *call) {
     int r = api_node_check_local(call);
     if (r < 0)
         return r;
-    uint32_t vmid = call_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     bool restore = false;
     (void) api_call_param_bool(call, "restore", &restore);
     if (restore)
@@ -874,7 +691,7 @@ static int h_create(ApiCall *call) {
     (void) api_call_param_string(call, "ostemplate", &ostemplate);
     if ((r = lxc_template_resolve(ostemplate, &tpath, &err)) < 0)
         return r == -ENOMEM ? r : api_call_fail(call, 500, NULL, "%s", err ?: strerror(-r));
-    if ((r = reserve(call, vmid)) < 0)
+    if ((r = api_guest_reserve(call, GUEST_TYPE_LXC, vmid)) < 0)
         return r;
     Create cr = {
         .u =
@@ -995,10 +812,12 @@ static int power_action(ApiCall *call, PowerAction action) {
         [POWER_REBOOT] = {"vzreboot", reboot_worker, true},
     };
     Power p = {
-        .vmid = call_vmid(call), .node = api_env(call)->nodename, .timeout = LXC_SHUTDOWN_TIMEOUT};
+        .vmid = api_guest_vmid(call),
+        .node = api_env(call)->nodename,
+        .timeout = LXC_SHUTDOWN_TIMEOUT};
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = ct_load(call, p.vmid, &c, NULL);
-    if (r < 0 || (r = ct_check_lock(call, c)) < 0)
+    int r = api_guest_load(call, GUEST_TYPE_LXC, p.vmid, &c, NULL);
+    if (r < 0 || (r = api_guest_check_lock(call, c)) < 0)
         return r;
     long long timeout;
     if (api_call_param_int(call, "timeout", &timeout) >= 0)
@@ -1040,22 +859,6 @@ typedef struct Destroy {
     bool force, unreferenced;
 } Destroy;
 
-/* Every CT volume on the enabled storages of this node that the config does not name. */
-static void free_unreferenced(const Destroy *d) {
-    _cleanup_(section_config_freep) SectionConfig *cfg = NULL;
-    if (storage_cfg_load(&cfg, NULL) < 0)
-        return;
-    for (size_t i = 0; i < cfg->n_sections; i++) {
-        const SectionConfigSection *s = cfg->sections[i];
-        char **vols = NULL;
-        if (!storage_cfg_enabled_on(s, d->node) || storage_vmid_volumes(s, d->vmid, &vols) < 0)
-            continue;
-        for (char **v = vols; v && *v; v++)
-            (void) free_volume(*v);
-        strv_free(vols);
-    }
-}
-
 static int destroy_worker(TaskWorker *w, void *userdata) {
     const Destroy *d = userdata;
     _cleanup_free_ char *err = NULL;
@@ -1082,11 +885,11 @@ static int destroy_worker(TaskWorker *w, void *userdata) {
             vol = strdup(e->value);
         else if (streq(e->key, "rootfs") || lxc_is_mp_key(e->key))
             vol = mount_volume(e->key, e->value);
-        if (vol && free_volume(vol) < 0)
+        if (vol && api_guest_free_volume(vol) < 0)
             task_warn(w, "could not remove volume '%s'", vol);
     }
     if (d->unreferenced)
-        free_unreferenced(d);
+        api_guest_free_unreferenced(d->node, d->vmid);
     if ((r = guest_config_remove(GUEST_TYPE_LXC, d->node, d->vmid)) < 0) {
         task_set_error(
             w, "unable to remove the configuration of CT %u - %s", d->vmid, strerror(-r)
@@ -1099,10 +902,10 @@ static int destroy_worker(TaskWorker *w, void *userdata) {
 }
 
 static int h_destroy(ApiCall *call) {
-    uint32_t vmid = call_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = ct_load(call, vmid, &c, NULL);
-    if (r < 0 || (r = ct_check_lock(call, c)) < 0)
+    int r = api_guest_load(call, GUEST_TYPE_LXC, vmid, &c, NULL);
+    if (r < 0 || (r = api_guest_check_lock(call, c)) < 0)
         return r;
     if (guest_config_bool(guest_section_get(guest_config_main(c), "protection"), false))
         return api_call_fail(call, 500, NULL, "can't remove CT %u - protection mode enabled", vmid);

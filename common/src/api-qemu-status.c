@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api-guest.h"
 #include "api-qemu.h"
 #include "pve/api-env.h"
 #include "pve/guest-store.h"
@@ -28,9 +29,9 @@ static int h_status_index(ApiCall *call) {
 }
 
 static int h_status_current(ApiCall *call) {
-    uint32_t vmid = api_qemu_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = api_qemu_load(call, vmid, &c, NULL);
+    int r = api_guest_load(call, GUEST_TYPE_QEMU, vmid, &c, NULL);
     if (r < 0)
         return r;
     json_t *o = NULL;
@@ -145,16 +146,16 @@ static bool param_bool(const ApiCall *call, const char *name) {
 static int run_action(ApiCall *call, Action action) {
     Job j = {
         .action = action,
-        .vmid = api_qemu_vmid(call),
+        .vmid = api_guest_vmid(call),
         .timeout = param_int(call, "timeout"),
         .force_stop = param_bool(call, "forceStop"),
         .skiplock = param_bool(call, "skiplock"),
     };
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = api_qemu_load(call, j.vmid, &c, NULL);
+    int r = api_guest_load(call, GUEST_TYPE_QEMU, j.vmid, &c, NULL);
     if (r < 0)
         return r;
-    if (action != ACTION_STOP && (r = api_qemu_check_lock(call, c)) < 0)
+    if (action != ACTION_STOP && (r = api_guest_check_lock(call, c)) < 0)
         return r;
     if (j.skiplock && !streq(api_user(call), "root@pam"))
         return api_call_fail(call, 403, NULL, "Only root may use this option.");

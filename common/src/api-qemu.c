@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api-guest.h"
 #include "pve/api-env.h"
 #include "pve/api-methods.h"
 #include "pve/cfs-file.h"
@@ -32,36 +33,6 @@
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
 /* ---- shared with api-qemu-status.c ---------------------------------------------------------- */
-
-uint32_t api_qemu_vmid(const ApiCall *call) {
-    long long v = 0;
-    (void) api_call_param_int(call, "vmid", &v);
-    return (uint32_t) v;
-}
-
-int api_qemu_load(ApiCall *call, uint32_t vmid, GuestConfig **ret, char **ret_raw) {
-    int r = api_node_check_local(call);
-    if (r < 0)
-        return r;
-    _cleanup_free_ char *err = NULL;
-    r = guest_config_read(GUEST_TYPE_QEMU, api_env(call)->nodename, vmid, ret, ret_raw, &err);
-    if (r == -ENOMEM)
-        return r;
-    if (r < 0)
-        return api_call_fail(call, 500, NULL, "%s", err ?: strerror(-r));
-    return 0;
-}
-
-int api_qemu_check_lock(ApiCall *call, const GuestConfig *c) {
-    bool skiplock = false;
-    (void) api_call_param_bool(call, "skiplock", &skiplock);
-    if (skiplock && !streq(api_user(call), "root@pam"))
-        return api_call_fail(call, 403, NULL, "Only root may use this option.");
-    _cleanup_free_ char *err = NULL;
-    if (!skiplock && guest_config_check_lock(c, &err) < 0)
-        return api_call_fail(call, 500, NULL, "%s", err ?: "VM is locked");
-    return 0;
-}
 
 /* ---- what a key is -------------------------------------------------------------------------- */
 
@@ -189,66 +160,7 @@ check_key_privileges(ApiCall *call, uint32_t vmid, const json_t *params, const c
     return 0;
 }
 
-/* A JSON parameter as the config text it becomes. */
-static char *param_text(const json_t *v) {
-    char buf[64];
-    if (json_is_string(v))
-        return strdup(json_string_value(v));
-    if (json_is_integer(v))
-        snprintf(buf, sizeof buf, "%lld", (long long) json_integer_value(v));
-    else if (json_is_real(v))
-        snprintf(buf, sizeof buf, "%g", json_real_value(v));
-    else if (json_is_boolean(v))
-        snprintf(buf, sizeof buf, "%d", json_is_true(v) ? 1 : 0);
-    else
-        return NULL;
-    return strdup(buf);
-}
-
-/* A config value as the API returns it: numbers for integer/number/boolean keys. */
-static json_t *typed_value(const char *key, const char *value) {
-    const ApiSchema *s = qemu_config_property(key);
-    char *end;
-    if (s && (s->type == API_TYPE_INTEGER || s->type == API_TYPE_BOOLEAN)) {
-        long long n = strtoll(value, &end, 10);
-        if (*value && !*end)
-            return json_integer(n);
-        if (s->type == API_TYPE_BOOLEAN)
-            return json_integer(guest_config_bool(value, false));
-    } else if (s && s->type == API_TYPE_NUMBER) {
-        double d = strtod(value, &end);
-        if (*value && !*end)
-            return json_real(d);
-    }
-    return json_string(value);
-}
-
 /* ---- volumes -------------------------------------------------------------------------------- */
-
-/* Volumes allocated by one call, freed again if the call fails. */
-typedef struct Allocations {
-    char **volids;
-    size_t n;
-} Allocations;
-
-static void allocations_done(Allocations *a, bool free_volumes) {
-    for (size_t i = 0; i < a->n; i++) {
-        if (free_volumes) {
-            _cleanup_free_ char *sid = NULL, *err = NULL;
-            const char *volname;
-            _cleanup_(section_config_freep) SectionConfig *cfg = NULL;
-            if (storage_volid_split(a->volids[i], &sid, &volname) >= 0 &&
-                storage_cfg_load(&cfg, NULL) >= 0) {
-                SectionConfigSection *s = section_config_find(cfg, NULL, sid);
-                if (s && storage_volume_free(s, volname, &err) < 0)
-                    fprintf(stderr, "unable to free '%s' - %s\n", a->volids[i], err ?: "error");
-            }
-        }
-        free(a->volids[i]);
-    }
-    free(a->volids);
-    *a = (Allocations){0};
-}
 
 /* Storage section of id in cfg, enabled on this node, or an error message. */
 static SectionConfigSection *
@@ -270,7 +182,7 @@ static int allocate_drive(
     uint32_t vmid,
     const char *key,
     const char *value,
-    Allocations *a,
+    ApiGuestAllocations *a,
     char **ret,
     char **err
 ) {
@@ -301,11 +213,8 @@ static int allocate_drive(
     _cleanup_free_ char *volid = NULL;
     if ((r = storage_volume_alloc(s, vmid, d->format, NULL, bytes, &volid, err)) < 0)
         return r;
-    char **v = realloc(a->volids, (a->n + 1) * sizeof *v);
-    if (!v)
-        return -ENOMEM;
-    a->volids = v;
-    a->volids[a->n++] = strdup(volid);
+    if ((r = api_guest_allocations_add(a, volid)) < 0)
+        return r;
     char size[32];
     if (bytes % (uint64_t) GIB == 0)
         snprintf(size, sizeof size, "%lluG", (unsigned long long) (bytes / (uint64_t) GIB));
@@ -328,35 +237,6 @@ static char *drive_volume(const char *key, const char *value) {
     return strdup(d->file);
 }
 
-static int free_volume(const char *volid) {
-    _cleanup_free_ char *sid = NULL, *err = NULL;
-    const char *volname;
-    _cleanup_(section_config_freep) SectionConfig *cfg = NULL;
-    int r = storage_volid_split(volid, &sid, &volname);
-    if (r < 0 || (r = storage_cfg_load(&cfg, &err)) < 0)
-        return r;
-    SectionConfigSection *s = section_config_find(cfg, NULL, sid);
-    if (!s) {
-        fprintf(stderr, "storage '%s' does not exist - leaving '%s'\n", sid, volid);
-        return -ENOENT;
-    }
-    if ((r = storage_volume_free(s, volname, &err)) < 0)
-        fprintf(stderr, "unable to free '%s' - %s\n", volid, err ?: strerror(-r));
-    else
-        printf("removed volume '%s'\n", volid);
-    return r;
-}
-
-/* First free unusedN key. */
-static int next_unused_key(const GuestSection *m, char ret[static 16]) {
-    for (unsigned i = 0; i < QEMU_MAX_UNUSED; i++) {
-        snprintf(ret, 16, "unused%u", i);
-        if (!guest_section_get(m, ret))
-            return 0;
-    }
-    return -E2BIG;
-}
-
 /* ---- config update -------------------------------------------------------------------------- */
 
 typedef struct Update {
@@ -373,12 +253,12 @@ static int delete_now(GuestConfig *c, const char *key, char **err) {
     int r = 0;
     if (value && qemu_is_drive_key(key)) {
         _cleanup_free_ char *vol = drive_volume(key, value);
-        char unused[16];
-        if (vol && (r = next_unused_key(m, unused)) >= 0 &&
+        char unused[24];
+        if (vol && (r = api_guest_next_unused_key(m, QEMU_MAX_UNUSED, unused)) >= 0 &&
             (r = guest_section_set(m, unused, vol)) >= 0)
             printf("%s: volume '%s' is now %s\n", key, vol, unused);
     } else if (value && qemu_is_unused_key(key)) {
-        (void) free_volume(value);
+        (void) api_guest_free_volume(value);
     }
     if (r < 0) {
         (void) asprintf(err, "unable to delete '%s' - %s", key, strerror(-r));
@@ -412,24 +292,14 @@ static int apply_deletes(GuestConfig *c, const char *list, bool running, char **
     return 0;
 }
 
-static int apply_reverts(GuestConfig *c, const char *list) {
-    _cleanup_free_ char *copy = list ? strdup(list) : NULL;
-    for (char *save = NULL, *k = copy ? strtok_r(copy, ",; ", &save) : NULL; k;
-         k = strtok_r(NULL, ",; ", &save)) {
-        GuestSection *p = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
-        if (p)
-            (void) guest_section_delete(p, k);
-        (void) guest_config_pending_delete_remove(c, k);
-    }
-    GuestSection *p = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
-    if (p && p->n_entries == 0 && !p->description)
-        (void) guest_config_remove_section(c, GUEST_SECTION_PENDING, NULL);
-    return 0;
-}
-
 /* The value to store for key: new disks allocated, MAC addresses generated, canonical text. */
 static int normalize_value(
-    const Update *u, const char *key, const char *text, Allocations *a, char **ret, char **err
+    const Update *u,
+    const char *key,
+    const char *text,
+    ApiGuestAllocations *a,
+    char **ret,
+    char **err
 ) {
     if (qemu_is_drive_key(key))
         return allocate_drive(u->node, u->vmid, key, text, a, ret, err);
@@ -448,13 +318,14 @@ static int normalize_value(
     return (*ret = strdup(text)) ? 0 : -ENOMEM;
 }
 
-static int apply_sets(const Update *u, GuestConfig *c, bool running, Allocations *a, char **err) {
+static int
+apply_sets(const Update *u, GuestConfig *c, bool running, ApiGuestAllocations *a, char **err) {
     const char *key;
     json_t *v;
     json_object_foreach(u->params, key, v) {
         if (is_call_param(key))
             continue;
-        _cleanup_free_ char *text = param_text(v), *value = NULL;
+        _cleanup_free_ char *text = api_guest_param_text(v), *value = NULL;
         if (!text)
             return -ENOMEM;
         int r = normalize_value(u, key, text, a, &value, err);
@@ -491,32 +362,22 @@ static int update_locked(const Update *u, char **err) {
     _cleanup_free_ char *raw = NULL;
     if ((r = guest_config_read(GUEST_TYPE_QEMU, u->node, u->vmid, &c, &raw, err)) < 0)
         return r;
-    const char *digest = json_string_value(json_object_get(u->params, "digest"));
-    if (digest) {
-        char cur[41];
-        api_digest(raw, strlen(raw), cur);
-        if (!streq(cur, digest)) {
-            (void) asprintf(
-                err, "detected modified configuration - file changed by other user? Try again."
-            );
-            return -ESTALE;
-        }
-    }
+    if ((r = api_guest_check_digest(u->params, raw, err)) < 0)
+        return r;
     if (!u->create && !json_is_true(json_object_get(u->params, "skiplock")) &&
         (r = guest_config_check_lock(c, err)) < 0)
         return r;
     bool running = !u->create && qemu_vm_running(u->vmid);
-    Allocations a = {0};
-    r = apply_reverts(c, json_string_value(json_object_get(u->params, "revert")));
-    if (r >= 0)
-        r = apply_deletes(c, json_string_value(json_object_get(u->params, "delete")), running, err);
+    ApiGuestAllocations a = {0};
+    api_guest_apply_reverts(c, json_string_value(json_object_get(u->params, "revert")));
+    r = apply_deletes(c, json_string_value(json_object_get(u->params, "delete")), running, err);
     if (r >= 0)
         r = apply_sets(u, c, running, &a, err);
     if (r >= 0 && u->create)
         (void) guest_section_delete(guest_config_main(c), "lock");
     if (r >= 0)
         r = guest_config_write(GUEST_TYPE_QEMU, u->node, u->vmid, c, false, err);
-    allocations_done(&a, r < 0);
+    api_guest_allocations_done(&a, r < 0);
     return r;
 }
 
@@ -531,19 +392,19 @@ static int update_worker(TaskWorker *w, void *userdata) {
 static int update_check(ApiCall *call, uint32_t vmid) {
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
     _cleanup_free_ char *raw = NULL;
-    int r = api_qemu_load(call, vmid, &c, &raw);
+    int r = api_guest_load(call, GUEST_TYPE_QEMU, vmid, &c, &raw);
     if (r < 0)
         return r;
     const char *del = json_string_value(json_object_get(call->params, "delete"));
     if ((r = check_key_privileges(call, vmid, call->params, del)) < 0 ||
         (r = api_check_digest(call, raw, strlen(raw))) < 0)
         return r;
-    return api_qemu_check_lock(call, c);
+    return api_guest_check_lock(call, c);
 }
 
 /* PUT: synchronous, null. */
 static int h_config_put(ApiCall *call) {
-    uint32_t vmid = api_qemu_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     int r = update_check(call, vmid);
     if (r < 0)
         return r;
@@ -559,7 +420,7 @@ static int h_config_put(ApiCall *call) {
 
 /* POST: the same as a task (qmconfig). */
 static int h_config_post(ApiCall *call) {
-    uint32_t vmid = api_qemu_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     int r = update_check(call, vmid);
     if (r < 0)
         return r;
@@ -576,7 +437,9 @@ static int section_to_json(const GuestSection *s, json_t *o) {
         const GuestEntry *e = &s->entries[i];
         if (e->raw)
             continue;
-        if (json_object_set_new(o, e->key, typed_value(e->key, e->value)) < 0)
+        if (json_object_set_new(
+                o, e->key, api_guest_typed_value(qemu_config_property(e->key), e->value)
+            ) < 0)
             return -ENOMEM;
     }
     if (s->description && json_util_set_string(o, "description", s->description) < 0)
@@ -585,10 +448,10 @@ static int section_to_json(const GuestSection *s, json_t *o) {
 }
 
 static int h_config_get(ApiCall *call) {
-    uint32_t vmid = api_qemu_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
     _cleanup_free_ char *raw = NULL;
-    int r = api_qemu_load(call, vmid, &c, &raw);
+    int r = api_guest_load(call, GUEST_TYPE_QEMU, vmid, &c, &raw);
     if (r < 0)
         return r;
     const char *snap = NULL;
@@ -618,9 +481,9 @@ static int key_cmp(const void *a, const void *b) {
 }
 
 static int h_pending(ApiCall *call) {
-    uint32_t vmid = api_qemu_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = api_qemu_load(call, vmid, &c, NULL);
+    int r = api_guest_load(call, GUEST_TYPE_QEMU, vmid, &c, NULL);
     if (r < 0)
         return r;
     const GuestSection *m = guest_config_main(c),
@@ -660,69 +523,41 @@ static int h_pending(ApiCall *call) {
     return api_call_set_result(call, TAKE_PTR(list));
 }
 
-static int vmid_cmp(const void *a, const void *b) {
-    long long x = json_integer_value(json_object_get(*(json_t *const *) a, "vmid"));
-    long long y = json_integer_value(json_object_get(*(json_t *const *) b, "vmid"));
-    return (x > y) - (x < y);
-}
-
 static int h_list(ApiCall *call) {
     int r = api_node_check_local(call);
     if (r < 0)
         return r;
     const char *node = api_env(call)->nodename;
-    _cleanup_free_ char *rel = NULL, *dir = NULL;
-    if (asprintf(&rel, "nodes/%s/qemu-server", node) < 0 || cfs_file_path(rel, &dir) < 0)
-        return -ENOMEM;
     _cleanup_(user_cfg_freep) UserCfg *ucfg = NULL;
-    if ((r = api_load_user_cfg(call, &ucfg)) < 0)
+    _cleanup_free_ uint32_t *ids = NULL;
+    size_t n = 0;
+    if ((r = api_load_user_cfg(call, &ucfg)) < 0 ||
+        (r = guest_list_local(GUEST_TYPE_QEMU, node, &ids, &n)) < 0)
         return r;
     _cleanup_json_ json_t *list = json_array();
     if (!list)
         return -ENOMEM;
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        unsigned vmid;
-        char tail;
-        if (sscanf(de->d_name, "%u.con%c", &vmid, &tail) != 2 || tail != 'f' ||
-            !endswith(de->d_name, ".conf"))
-            continue;
+    for (size_t i = 0; i < n; i++) {
         char path[32];
-        snprintf(path, sizeof path, "/vms/%u", vmid);
+        snprintf(path, sizeof path, "/vms/%u", ids[i]);
         if (!api_has_priv(call, ucfg, path, API_PRIVS("VM.Audit"), false))
             continue;
         _cleanup_(guest_config_freep) GuestConfig *c = NULL;
         json_t *o = NULL;
-        if (guest_config_read(GUEST_TYPE_QEMU, node, vmid, &c, NULL, NULL) < 0 ||
-            qemu_vm_status(vmid, c, false, &o) < 0)
+        if (guest_config_read(GUEST_TYPE_QEMU, node, ids[i], &c, NULL, NULL) < 0 ||
+            qemu_vm_status(ids[i], c, false, &o) < 0)
             continue;
         json_object_del(o, "ha");
-        if (json_array_append_new(list, o) < 0) {
-            closedir(d);
+        if (json_array_append_new(list, o) < 0)
             return -ENOMEM;
-        }
     }
-    if (d)
-        closedir(d);
-    size_t n = json_array_size(list);
-    _cleanup_free_ json_t **items = calloc(n + 1, sizeof *items);
-    if (!items)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        items[i] = json_incref(json_array_get(list, i));
-    qsort(items, n, sizeof *items, vmid_cmp);
-    json_array_clear(list);
-    for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(list, items[i]) < 0)
-            return -ENOMEM;
     return api_call_set_result(call, TAKE_PTR(list));
 }
 
 static int h_vm_index(ApiCall *call) {
-    uint32_t vmid = api_qemu_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = api_qemu_load(call, vmid, &c, NULL);
+    int r = api_guest_load(call, GUEST_TYPE_QEMU, vmid, &c, NULL);
     if (r < 0)
         return r;
     static const char *const subdirs[] = {"config", "pending", "status", "vncproxy", "migrate"};
@@ -817,26 +652,6 @@ static int create_worker(TaskWorker *w, void *userdata) {
     return 0;
 }
 
-/* Reserve the VMID: a config with just `lock: create` (fails when the id is taken anywhere). */
-static int reserve(ApiCall *call, uint32_t vmid) {
-    const char *node = api_env(call)->nodename;
-    _cleanup_free_ char *where = NULL, *err = NULL;
-    GuestType type;
-    if (guest_locate(vmid, &type, &where) >= 0)
-        return api_call_fail(call, 500, NULL, "VM %u already exists on node '%s'", vmid, where);
-    _cleanup_(guest_config_freep) GuestConfig *c = guest_config_new(GUEST_TYPE_QEMU);
-    if (!c || guest_section_set(guest_config_main(c), "lock", "create") < 0)
-        return -ENOMEM;
-    int r = guest_config_write(GUEST_TYPE_QEMU, node, vmid, c, true, &err);
-    if (r == -ENOMEM)
-        return r;
-    if (r < 0)
-        return api_call_fail(
-            call, 500, NULL, "unable to create VM %u - %s", vmid, err ?: strerror(-r)
-        );
-    return 0;
-}
-
 /* Defaults upstream writes into a new config when the call did not set them. */
 static int add_defaults(json_t *params) {
     char uuid[37], buf[128], version[32];
@@ -890,7 +705,7 @@ static int h_create(ApiCall *call) {
     int r = api_node_check_local(call);
     if (r < 0)
         return r;
-    uint32_t vmid = api_qemu_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     if (json_object_get(call->params, "archive"))
         return api_call_fail(call, 501, NULL, "restoring a backup (archive) is not implemented");
     if ((r = check_key_privileges(call, vmid, call->params, NULL)) < 0 ||
@@ -899,7 +714,7 @@ static int h_create(ApiCall *call) {
     _cleanup_json_ json_t *params = json_deep_copy(call->params);
     if (!params || add_defaults(params) < 0)
         return -ENOMEM;
-    if ((r = reserve(call, vmid)) < 0)
+    if ((r = api_guest_reserve(call, GUEST_TYPE_QEMU, vmid)) < 0)
         return r;
     bool start = false;
     (void) api_call_param_bool(call, "start", &start);
@@ -923,22 +738,6 @@ typedef struct Destroy {
     bool unreferenced;
 } Destroy;
 
-/* Every image of the VM on the storages of this node that its config does not name. */
-static void free_unreferenced(const Destroy *d) {
-    _cleanup_(section_config_freep) SectionConfig *cfg = NULL;
-    if (storage_cfg_load(&cfg, NULL) < 0)
-        return;
-    for (size_t i = 0; i < cfg->n_sections; i++) {
-        const SectionConfigSection *s = cfg->sections[i];
-        char **vols = NULL;
-        if (!storage_cfg_enabled_on(s, d->node) || storage_vmid_volumes(s, d->vmid, &vols) < 0)
-            continue;
-        for (char **v = vols; v && *v; v++)
-            (void) free_volume(*v);
-        strv_free(vols);
-    }
-}
-
 static int destroy_worker(TaskWorker *w, void *userdata) {
     const Destroy *d = userdata;
     _cleanup_free_ char *err = NULL;
@@ -961,11 +760,11 @@ static int destroy_worker(TaskWorker *w, void *userdata) {
             vol = strdup(e->value);
         else if (qemu_is_drive_key(e->key))
             vol = drive_volume(e->key, e->value);
-        if (vol && free_volume(vol) < 0)
+        if (vol && api_guest_free_volume(vol) < 0)
             task_warn(w, "could not remove volume '%s'", vol);
     }
     if (d->unreferenced)
-        free_unreferenced(d);
+        api_guest_free_unreferenced(d->node, d->vmid);
     if ((r = guest_config_remove(GUEST_TYPE_QEMU, d->node, d->vmid)) < 0) {
         task_set_error(
             w, "unable to remove the configuration of VM %u - %s", d->vmid, strerror(-r)
@@ -978,10 +777,10 @@ static int destroy_worker(TaskWorker *w, void *userdata) {
 }
 
 static int h_destroy(ApiCall *call) {
-    uint32_t vmid = api_qemu_vmid(call);
+    uint32_t vmid = api_guest_vmid(call);
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = api_qemu_load(call, vmid, &c, NULL);
-    if (r < 0 || (r = api_qemu_check_lock(call, c)) < 0)
+    int r = api_guest_load(call, GUEST_TYPE_QEMU, vmid, &c, NULL);
+    if (r < 0 || (r = api_guest_check_lock(call, c)) < 0)
         return r;
     if (guest_config_bool(guest_section_get(guest_config_main(c), "protection"), false))
         return api_call_fail(call, 500, NULL, "can't remove VM %u - protection mode enabled", vmid);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,45 @@ int guest_locate(uint32_t vmid, GuestType *ret_type, char **ret_node) {
     if (r == -ENOENT || r == -ENOMEM || r >= 0)
         return r;
     return locate_scan(vmid, ret_type, ret_node);
+}
+
+static int u32_cmp(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+    return (x > y) - (x < y);
+}
+
+int guest_list_local(GuestType type, const char *node, uint32_t **ret, size_t *ret_n) {
+    _cleanup_free_ char *rel = NULL, *dir = NULL;
+    if (asprintf(&rel, "nodes/%s/%s", node, guest_type_dir(type)) < 0 ||
+        cfs_file_path(rel, &dir) < 0)
+        return -ENOMEM;
+    _cleanup_free_ uint32_t *ids = NULL;
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        const char *ext = endswith(de->d_name, ".conf");
+        unsigned vmid;
+        char num[16];
+        if (!ext || ext - de->d_name >= (ptrdiff_t) sizeof num)
+            continue;
+        snprintf(num, sizeof num, "%.*s", (int) (ext - de->d_name), de->d_name);
+        if (safe_atou32(num, &vmid) < 0 || vmid < 100)
+            continue;
+        uint32_t *p = realloc(ids, (n + 1) * sizeof *ids);
+        if (!p) {
+            closedir(d);
+            return -ENOMEM;
+        }
+        ids = p;
+        ids[n++] = vmid;
+    }
+    if (d)
+        closedir(d);
+    if (n)
+        qsort(ids, n, sizeof *ids, u32_cmp);
+    *ret = TAKE_PTR(ids);
+    *ret_n = n;
+    return 0;
 }
 
 /* ---- the config lock --------------------------------------------------------------------- */

@@ -33,6 +33,10 @@ const char *guest_type_name(GuestType type);
 /* Relative cfs path "nodes/<node>/<dir>/<vmid>.conf", malloc'd. */
 int guest_config_relpath(GuestType type, const char *node, uint32_t vmid, char **ret);
 
+/* The VMIDs of node's guests of one type (config files present), sorted ascending; *ret is
+ * malloc'd (NULL when there are none). 0 or -ENOMEM. */
+int guest_list_local(GuestType type, const char *node, uint32_t **ret, size_t *ret_n);
+
 /*
  * Node and type of a VMID, from .vmlist (or a scan of /etc/pve/nodes when pmxcfs's IPC is not
  * reachable). -ENOENT when no guest has that id.
