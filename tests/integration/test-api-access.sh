@@ -46,7 +46,7 @@ fails() {
     local code=$1 msg=$2; shift 2
     local before; before=$(sum)
     api "$@"
-    check "$code '$msg' ($1 $2)" [ "$CODE" = "$code" ] && [[ "$(jget .message)" == *"$msg"* ]]
+    check "$code '$msg' ($1 $2)" eval '[ "$CODE" = "$code" ] && [[ $(jget .message) == *"$msg"* ]]'
     check "no change on disk after $1 $2 -> $code" [ "$(sum)" = "$before" ]
 }
 
