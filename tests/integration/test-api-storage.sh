@@ -124,8 +124,8 @@ SHARE_C=$'cifs: share\n\tdisable\n\tpath /mnt/pve/share\n\tserver 192.0.2.11\n\t
 expect_text "$LOCAL"$'\n'"$S1"$'\n'"$NAS"$'\n'"$SHARE_C"$'\n'"$VG"$'\n'"$THIN"$'\n'"$ZFS"$'\n'"$CEPH"$'\n'"$PBS" \
     "storage.cfg after creating nfs, cifs, lvm, lvmthin, zfspool, rbd, pbs"
 check "passwords go to priv/storage/<id>.pw, not storage.cfg" \
-    [ "$(cat "$MNT/priv/storage/share.pw")" = password=s3cret -a "$(cat "$MNT/priv/storage/backup.pw")" = pbspw ] && \
-    ! grep -q s3cret "$CFG"
+    eval '[ "$(cat "$MNT/priv/storage/share.pw")" = password=s3cret -a "$(cat "$MNT/priv/storage/backup.pw")" = pbspw ] &&
+        ! grep -q s3cret "$CFG"'
 
 # ---- read -----------------------------------------------------------------------------------
 api GET /storage/store1
