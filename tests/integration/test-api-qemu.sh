@@ -36,7 +36,7 @@ wait_until 10 test -S /run/qmeventd.sock || not_ok "qmeventd listens" "$(cat "$T
 guest_cleanup() {
     local p
     for p in /proc/[0-9]*; do
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "^/usr/bin/qemu-system-x86_64 .*file=$TMP/" &&
+        { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q "^/usr/bin/qemu-system-x86_64 .*file=$TMP/" &&
             kill -KILL "${p#/proc/}" 2>/dev/null
     done
     kill "$QMEVENTD_PID" 2>/dev/null
@@ -95,8 +95,11 @@ check "start task OK" [ "$TASK_EXIT" = OK ]
 api GET "/nodes/$NODE/qemu/100/status/current"
 check "status/current: running, qmpstatus running, pid of the pid file" [ "$(jget .data.status)" = running -a "$(jget .data.qmpstatus)" = running -a "$(jget .data.pid)" = "$(vm_pid 100)" ]
 check "status/current: running-qemu and uptime" eval 'matches "$(jget ".data[\"running-qemu\"]")" "[0-9]*.*" && [ -n "$(jget .data.uptime)" ]'
-check "QEMU process has the pid file of VM 100" tr '\0' ' ' </proc/"$(vm_pid 100)"/cmdline | grep -q -- '-pidfile /var/run/qemu-server/100.pid '
-check "tap100i0 is a port of vmbr0 and up" ip -o link show tap100i0 | grep -q 'master vmbr0.*state \(UP\|UNKNOWN\)'
+# vm_args VMID PATTERN: the VM's QEMU command line contains PATTERN (fixed string)
+vm_args() { tr '\0' ' ' </proc/"$(vm_pid "$1")"/cmdline | grep -qF -- "$2"; }
+tap_on_bridge() { ip -o link show "$1" | grep -q "master $2.*state \(UP\|UNKNOWN\)"; }
+check "QEMU process has the pid file of VM 100" vm_args 100 '-pidfile /var/run/qemu-server/100.pid '
+check "tap100i0 is a port of vmbr0 and up" tap_on_bridge tap100i0 vmbr0
 check "QMP socket answers" guest_qmp /run/qemu-server/100.qmp query-status >/dev/null
 api POST "/nodes/$NODE/qemu/100/status/start"
 check "start of a running VM: 500 already running" eval '[ "$CODE" = 500 ] && matches "$(jget .message)" '\''*already running*'\'''
@@ -145,7 +148,7 @@ check "qmeventd ran qm cleanup for a guest-initiated shutdown" wait_until 10 gre
 api POST "/nodes/$NODE/qemu/100/status/start"; api_wait_task "$(jget .data)"
 check "start again OK" [ "$TASK_EXIT" = OK ]
 check "pending memory applied at start" eval 'grep -q '\''^memory: 128$'\'' "$CONF" && ! grep -q '\''^\[PENDING\]'\'' "$CONF"'
-check "QEMU got -m 128" tr '\0' ' ' </proc/"$(vm_pid 100)"/cmdline | grep -q -- '-m 128 '
+check "QEMU got -m 128" vm_args 100 '-m 128 '
 PID=$(vm_pid 100)
 api POST "/nodes/$NODE/qemu/100/status/stop"; api_wait_task "$(jget .data)"
 check "stop task OK, process gone" eval '[ "$TASK_EXIT" = OK ] && gone "$PID"'
