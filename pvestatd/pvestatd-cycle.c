@@ -3,8 +3,7 @@
  * pvestatd-cycle: one status cycle and its timer. The collectors run in upstream's order
  * (task list, node, guests, storage); each broadcasts its own keys through pmxcfs
  * (cfs_ipc_set_status) and a failing one does not stop the others. Guests have a provider
- * table that is empty until the QEMU/LXC layers exist: each provider will broadcast
- * "rrd/pve2.3-vm/<vmid>" for its guests.
+ * table (QEMU, LXC; pvestatd-guests.c): each broadcasts "rrd/pve2.3-vm/<vmid>" for its guests.
  *
  * The timer fires at multiples of the interval on the wall clock (CLOCK_REALTIME, absolute),
  * so cycles never drift; a cycle that overruns skips the ticks it missed.
@@ -37,11 +36,15 @@ typedef struct StatdGuestProvider {
     int (*collect)(Statd *d, time_t ctime);
 } StatdGuestProvider;
 
-static const StatdGuestProvider *const guest_providers[] = {
-    NULL, /* qemu and lxc go here */
-};
+static const StatdGuestProvider qemu_provider = {"qemu", statd_collect_qemu};
+static const StatdGuestProvider lxc_provider = {"lxc", statd_collect_lxc};
+static const StatdGuestProvider *const guest_providers[] = {&qemu_provider, &lxc_provider};
 
-static int broadcast_rrd(Statd *d, const char *key, const char *value) {
+const StatdConfig *statd_config(const Statd *d) {
+    return &d->c;
+}
+
+int statd_broadcast_rrd(Statd *d, const char *key, const char *value) {
     _cleanup_free_ char *name = NULL;
     if (asprintf(&name, "rrd/%s", key) < 0)
         return -ENOMEM;
@@ -71,7 +74,7 @@ static int collect_node(Statd *d, time_t ctime) {
         return r;
     if (asprintf(&key, RRD_KEY_NODE "/%s", d->c.nodename) < 0)
         return -ENOMEM;
-    return broadcast_rrd(d, key, value);
+    return statd_broadcast_rrd(d, key, value);
 }
 
 static int collect_guests(Statd *d, time_t ctime) {
@@ -110,7 +113,7 @@ static int collect_storage(Statd *d, time_t ctime) {
             ret = -ENOMEM;
             break;
         }
-        r = broadcast_rrd(d, key, value);
+        r = statd_broadcast_rrd(d, key, value);
         if (r < 0)
             ret = r;
     }

@@ -5,6 +5,7 @@
  *
  *   pvestatd-node.c     node status from /proc and statvfs("/"), the pve2-node value
  *   pvestatd-storage.c  status of the storages of storage.cfg enabled on this node
+ *   pvestatd-guests.c   status of this node's QEMU VMs and LXC containers, pve2.3-vm values
  *   pvestatd-cycle.c    the cycle: collectors in order (node, guests, storage, task list),
  *                       each broadcasting its keys; the wall-clock aligned timer
  *
@@ -13,6 +14,7 @@
  */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -72,9 +74,49 @@ int statd_collect_storage(
 );
 void statd_storage_list_free(StatdStorage *l, size_t n);
 
-/* ---- cycle ------------------------------------------------------------------------------ */
+/* ---- guests ----------------------------------------------------------------------------- */
+
+#define STATD_QMP_BUDGET_MS 1000 /* wall time all QMP queries of one cycle may take together */
+
+typedef struct StatdGuest {
+    uint32_t vmid;
+    char *name;
+    char *status; /* QMP status when QEMU answered ("running", "paused", ...), else
+                     "running" / "stopped" */
+    bool running; /* a live process: the live fields below are meaningful */
+    bool template;
+    uint64_t uptime;
+    unsigned maxcpu;
+    double cpu; /* share 0..1 of maxcpu */
+    uint64_t maxmem, mem, maxdisk, disk, netin, netout, diskread, diskwrite;
+} StatdGuest;
+
+void statd_guest_done(StatdGuest *g);
+
+/* A guest from its status object (qemu_vm_status / lxc_ct_status fields: name, status, uptime,
+ * cpus, cpu, maxmem, mem, maxdisk, disk, netin, netout, diskread, diskwrite, template, and
+ * qmpstatus when present). -EINVAL without vmid, -ENOMEM. */
+int statd_guest_from_status(const json_t *status, StatdGuest *ret);
+
+/* The pve2.3-vm value uptime:name:status:template:ctime:maxcpu:cpu:maxmem:mem:maxdisk:disk:
+ * netin:netout:diskread:diskwrite; a guest that is not running sends uptime 0 and U for the
+ * live values (cpu, mem, disk, netin, netout, diskread, diskwrite). */
+int statd_format_guest(const StatdGuest *g, time_t ctime, char **ret);
 
 typedef struct Statd Statd;
+
+/* Broadcast "rrd/<key>" = value through pmxcfs (one warning while pmxcfs is unreachable). */
+int statd_broadcast_rrd(Statd *d, const char *key, const char *value);
+const StatdConfig *statd_config(const Statd *d) _pure_;
+
+/* The guest collectors of the cycle: every QEMU VM (resp. LXC container) with a config on
+ * this node, running or not, broadcast as rrd/pve2.3-vm/<vmid>. QMP (qmpstatus, block
+ * statistics) is asked of all running VMs at once, bounded by STATD_QMP_BUDGET_MS in total,
+ * so a hung QEMU costs one budget per cycle and does not delay the other guests' numbers. */
+int statd_collect_qemu(Statd *d, time_t ctime);
+int statd_collect_lxc(Statd *d, time_t ctime);
+
+/* ---- cycle ------------------------------------------------------------------------------ */
 
 int statd_new(const StatdConfig *c, Statd **ret);
 Statd *statd_free(Statd *d);

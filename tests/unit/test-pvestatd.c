@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for pvestatd's pure parts: the pve2-node and pve2-storage values (upstream's
- * field order, accepted by rrd-def's parser), node collection from saved /proc samples
- * (tests/data/procfs), storage selection from storage.cfg text, and the aligned tick.
+ * field order, accepted by rrd-def's parser), the pve2.3-vm value of running and stopped guests,
+ * node collection from saved /proc samples (tests/data/procfs), storage selection from storage.cfg
+ * text, and the aligned tick.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,8 @@
 
 #include <sys/stat.h>
 
+#include <errno.h>
+#include <jansson.h>
 #include <unistd.h>
 
 #include "pve/rrd-def.h"
@@ -61,6 +64,79 @@ static void test_format_node(void **state) {
     assert_int_equal(statd_format_storage(&s, 1700000000, &v), 0);
     assert_string_equal(v, "1700000000:1000:250");
     free(v);
+}
+
+/* A running VM's status object (qemu_vm_status + QMP) and a stopped CT's (lxc_ct_status). */
+static void test_format_guest(void **state) {
+    (void) state;
+    const char *running =
+        "{\"vmid\":100,\"name\":\"web1\",\"status\":\"running\","
+        "\"qmpstatus\":\"paused\",\"pid\":4242,\"uptime\":77,\"cpus\":2,"
+        "\"cpu\":0.125,\"maxmem\":67108864,\"mem\":31457280,\"disk\":0,"
+        "\"maxdisk\":4194304,\"netin\":10,\"netout\":20,\"diskread\":512,"
+        "\"diskwrite\":1024,\"template\":0}";
+    json_t *o = json_loads(running, 0, NULL);
+    StatdGuest g;
+    char *v, *u;
+    assert_non_null(o);
+    assert_int_equal(statd_guest_from_status(o, &g), 0);
+    assert_int_equal(g.vmid, 100);
+    assert_int_equal(statd_format_guest(&g, 1700000000, &v), 0);
+    /* uptime:name:status:template:ctime:maxcpu:cpu:maxmem:mem:maxdisk:disk:netin:netout:
+     * diskread:diskwrite; status is QMP's when QEMU answered */
+    assert_string_equal(
+        v, "77:web1:paused:0:1700000000:2:0.125:67108864:31457280:4194304:0:10:20:512:1024"
+    );
+    /* pmxcfs archives the 10 pve2-vm DS from it (the first 4 fields are live-only) */
+    RrdTarget t;
+    assert_int_equal(rrd_key_parse(RRD_KEY_VM "/100", &t), 0);
+    assert_string_equal(t.path, "pve2-vm/100");
+    assert_int_equal(rrd_value_to_update(&t, v, &u, NULL), 0);
+    assert_string_equal(u, "1700000000:2:0.125:67108864:31457280:4194304:0:10:20:512:1024");
+    free(u);
+    free(v);
+    statd_guest_done(&g);
+
+    /* QMP did not answer: pid status, block counters undefined */
+    json_object_del(o, "qmpstatus");
+    json_object_del(o, "diskread");
+    json_object_del(o, "diskwrite");
+    json_object_set_new(o, "template", json_integer(1));
+    assert_int_equal(statd_guest_from_status(o, &g), 0);
+    assert_int_equal(statd_format_guest(&g, 1700000000, &v), 0);
+    assert_string_equal(
+        v, "77:web1:running:1:1700000000:2:0.125:67108864:31457280:4194304:0:10:20:U:U"
+    );
+    assert_int_equal(rrd_value_to_update(&t, v, &u, NULL), 0);
+    assert_string_equal(u, "1700000000:2:0.125:67108864:31457280:4194304:0:10:20:U:U");
+    free(u);
+    free(v);
+    statd_guest_done(&g);
+    json_decref(o);
+
+    /* stopped: uptime 0, U for every live value, the static ones kept */
+    o = json_loads(
+        "{\"vmid\":200,\"name\":\"CT200\",\"type\":\"lxc\",\"status\":\"stopped\",\"uptime\":0,"
+        "\"cpus\":1,\"cpu\":0,\"maxmem\":536870912,\"mem\":0,\"maxdisk\":8589934592,\"disk\":0,"
+        "\"netin\":0,\"netout\":0,\"diskread\":0,\"diskwrite\":0}",
+        0, NULL
+    );
+    assert_non_null(o);
+    assert_int_equal(statd_guest_from_status(o, &g), 0);
+    assert_false(g.running);
+    assert_int_equal(statd_format_guest(&g, 1700000000, &v), 0);
+    assert_string_equal(v, "0:CT200:stopped:0:1700000000:1:U:536870912:U:8589934592:U:U:U:U:U");
+    assert_int_equal(rrd_value_to_update(&t, v, &u, NULL), 0);
+    assert_string_equal(u, "1700000000:1:U:536870912:U:8589934592:U:U:U:U:U");
+    free(u);
+    free(v);
+    statd_guest_done(&g);
+    rrd_target_done(&t);
+
+    /* no vmid: refused */
+    json_object_del(o, "vmid");
+    assert_int_equal(statd_guest_from_status(o, &g), -EINVAL);
+    json_decref(o);
 }
 
 /* A fake /proc from the saved samples. */
@@ -157,9 +233,8 @@ static void test_next_tick(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_node),
-        cmocka_unit_test(test_collect_node),
-        cmocka_unit_test(test_collect_storage),
+        cmocka_unit_test(test_format_node),  cmocka_unit_test(test_format_guest),
+        cmocka_unit_test(test_collect_node), cmocka_unit_test(test_collect_storage),
         cmocka_unit_test(test_next_tick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
