@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * api-cluster-resources: GET /cluster/resources, the cluster-wide resource list: guests from
- * pmxcfs's VM list (live numbers from the .rrd dump, else name/memory/cores from their
- * config), nodes, storage from storage.cfg (one entry per node it is enabled on) and pools from
- * user.cfg, filtered by the caller's privileges as upstream. Also the .rrd dump helpers that
- * /cluster/status shares.
+ * pmxcfs's VM list (live numbers from the pve2.3-vm values pvestatd broadcasts, in the .rrd
+ * dump; name/memory/cores/template/lock/tags from their config properties), nodes, storage from
+ * storage.cfg (one entry per node it is enabled on) and pools from user.cfg, filtered by the
+ * caller's privileges as upstream. Also the .rrd dump helpers that /cluster/status shares.
  */
 #include <sys/statvfs.h>
 #include <sys/sysinfo.h>
@@ -130,28 +130,40 @@ static const char *pool_of_vm(const UserCfg *cfg, const char *vmid) {
     return NULL;
 }
 
-/* name, maxmem, maxcpu, template, lock, tags from the guest's config (no rrd data) */
-static int vm_config_stats(json_t *e, const char *type, const json_t *props) {
-    const char *name =
-        json_string_value(json_object_get(props, streq(type, "lxc") ? "hostname" : "name"));
-    const char *mem = json_string_value(json_object_get(props, "memory"));
-    const char *cores = json_string_value(json_object_get(props, "cores"));
-    const char *sockets = json_string_value(json_object_get(props, "sockets"));
+/*
+ * Guest entries as upstream builds them: the live numbers (status, uptime, cpu, mem, disk,
+ * net and disk counters) from the pve2.3-vm value pvestatd broadcast (the .rrd dump); name,
+ * maxmem, maxcpu, template, lock and tags from the config properties pmxcfs keeps for every
+ * guest, so an edit shows at once. A value neither tells falls back to upstream's defaults.
+ */
+
+/* a config property as a positive integer, or 0 when unset / not a number */
+static long long prop_int(const json_t *props, const char *key) {
+    const char *v = json_string_value(json_object_get(props, key));
+    long long n = 0;
+    return v && safe_atoi64(v, &n) >= 0 && n > 0 ? n : 0;
+}
+
+static int vm_config_stats(json_t *e, const char *type, long long vmid, const json_t *props) {
+    bool lxc = streq(type, "lxc");
+    const char *name = json_string_value(json_object_get(props, lxc ? "hostname" : "name"));
     const char *tmpl = json_string_value(json_object_get(props, "template"));
-    long long m = streq(type, "lxc") ? 512 : 2048, k = 1, s = 1;
-    if (mem)
-        (void) safe_atoi64(mem, &m);
-    if (cores)
-        (void) safe_atoi64(cores, &k);
-    if (sockets && streq(type, "qemu"))
-        (void) safe_atoi64(sockets, &s);
-    if (json_util_set_string(e, "name", name) < 0 ||
-        json_util_set_int(e, "maxmem", m * 1024 * 1024) < 0 ||
-        json_util_set_int(e, "maxcpu", k * s) < 0 || json_util_set_int(e, "mem", 0) < 0 ||
-        json_util_set_int(e, "cpu", 0) < 0 || json_util_set_int(e, "uptime", 0) < 0 ||
-        json_util_set_int(e, "template", tmpl && property_string_parse_bool(tmpl) > 0) < 0)
-        return -ENOMEM;
-    return 0;
+    long long mem = prop_int(props, "memory"), cores = prop_int(props, "cores");
+    long long sockets = lxc ? 1 : prop_int(props, "sockets") ?: 1;
+    char dflt[32];
+    if (name || !json_object_get(e, "name")) {
+        snprintf(dflt, sizeof dflt, lxc ? "CT%lld" : "VM %lld", vmid);
+        if (json_util_set_string(e, "name", name ?: dflt) < 0)
+            return -ENOMEM;
+    }
+    if (mem || !json_object_get(e, "maxmem"))
+        if (json_util_set_int(e, "maxmem", (mem ?: (lxc ? 512 : 2048)) * 1024 * 1024) < 0)
+            return -ENOMEM;
+    /* an LXC container without cores may use every host CPU: pvestatd's number wins then */
+    if (cores || !json_object_get(e, "maxcpu"))
+        if (json_util_set_int(e, "maxcpu", (cores ?: 1) * sockets) < 0)
+            return -ENOMEM;
+    return json_util_set_int(e, "template", tmpl && property_string_parse_bool(tmpl) > 0);
 }
 
 static int vm_rrd_stats(json_t *e, const json_t *d) {
@@ -166,11 +178,20 @@ static int vm_rrd_stats(json_t *e, const json_t *d) {
     for (size_t i = 0; i < ELEMENTSOF(nums); i++)
         if (cluster_set_num(e, nums[i].key, cluster_rrd_num(d, nums[i].idx)) < 0)
             return -ENOMEM;
-    const char *status = cluster_rrd_str(d, 2);
-    if (json_util_set_string(e, "name", cluster_rrd_str(d, 1)) < 0 ||
-        json_util_set_string(e, "status", status ?: "unknown") < 0 ||
-        json_util_set_int(e, "template", cluster_rrd_num(d, 3) != 0) < 0)
+    const char *status = cluster_rrd_str(d, 2), *name = cluster_rrd_str(d, 1);
+    if ((name && json_util_set_string(e, "name", name) < 0) ||
+        json_util_set_string(e, "status", status ?: "unknown") < 0)
         return -ENOMEM;
+    return 0;
+}
+
+/* no pvestatd value yet: zeros for the live numbers */
+static int vm_no_rrd_stats(json_t *e) {
+    static const char *const zero[] = {"uptime", "cpu",    "mem",      "disk",     "maxdisk",
+                                       "netin",  "netout", "diskread", "diskwrite"};
+    for (size_t i = 0; i < ELEMENTSOF(zero); i++)
+        if (json_util_set_int(e, zero[i], 0) < 0)
+            return -ENOMEM;
     return 0;
 }
 
@@ -224,8 +245,8 @@ static int add_vms(ResCtx *c) {
             return -ENOMEM;
         json_t *p = json_object_get(props, vmid);
         const json_t *rd = cluster_rrd_get(c->rrd, "pve2.3-vm", "pve-vm-9.0", vmid);
-        int r = rd ? vm_rrd_stats(e, rd) : vm_config_stats(e, type, p);
-        if (r < 0)
+        int r = rd ? vm_rrd_stats(e, rd) : vm_no_rrd_stats(e);
+        if (r < 0 || (r = vm_config_stats(e, type, id, p)) < 0)
             return r;
         if (!rd && json_object_get(p, "lock") == NULL && streq(node, api_env(c->call)->nodename))
             (void) json_util_set_string(e, "status", "stopped");

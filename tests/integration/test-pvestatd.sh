@@ -5,9 +5,15 @@
 # order, pmxcfs creates the RRD files with upstream's DS/RRAs (first with librrd, then
 # through a private rrdcached), rrddata returns points with upstream's field names, bad
 # parameters and missing privileges are refused, and pvestatd starts, reports and stops
-# through the daemon framework. No timing assertions: waits are generous upper bounds.
+# through the daemon framework. Guests: a running TCG VM, a stopped VM and a stopped container
+# are broadcast as pve2.3-vm values, pmxcfs writes the pve2-vm RRD, /cluster/resources shows
+# their real state (live numbers from pvestatd, name/memory from the config), and a hung
+# (SIGSTOPped) QEMU does not stall the cycle. Runs in its own netns and /run (API_GUESTS=1).
+# No timing assertions beyond that: waits are generous upper bounds.
 set -u
+API_GUESTS=1
 . "$(dirname "$0")/lib-api.sh"
+. "$(dirname "$0")/lib-guest-image.sh"
 PVESTATD=$(readlink -f "$ROOT/pvestatd/pvestatd")
 [ -x "$PVESTATD" ] || skip_all "pvestatd not built"
 command -v rrdtool >/dev/null || skip_all "rrdtool missing"
@@ -24,6 +30,12 @@ api_setup
 STATD_PID_FILE=$TMP/pvestatd.pid
 RRDCACHED_PID=
 statd_cleanup() {
+    local p
+    # every QEMU this test started (its disk is under $TMP), SIGCONT first in case it is stopped
+    for p in /proc/[0-9]*; do
+        { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q "^/usr/bin/qemu-system-x86_64 .*file=$TMP/" &&
+            kill -CONT "${p#/proc/}" 2>/dev/null && kill -KILL "${p#/proc/}" 2>/dev/null
+    done
     "$PVESTATD" stop --pidfile "$STATD_PID_FILE" >/dev/null 2>&1
     [ -n "$RRDCACHED_PID" ] && kill "$RRDCACHED_PID" 2>/dev/null && wait "$RRDCACHED_PID" 2>/dev/null
     rm -rf "$RRD_TMP"
@@ -33,8 +45,11 @@ trap statd_cleanup EXIT
 statd() { "$PVESTATD" "$@" --pidfile "$STATD_PID_FILE"; }
 
 mkdir -p "$TMP/store"
+mkdir -p "$TMP/vz"
 printf 'dir: teststore\n\tpath %s\n\tcontent iso\n\ndir: elsewhere\n\tpath %s\n\tcontent iso\n\tnodes othernode\n\n' \
     "$TMP/store" "$TMP/store" >"$MNT/storage.cfg"
+# guests' disks (not `local`: that one is always /var/lib/vz)
+printf 'dir: vmstore\n\tpath %s\n\tcontent images,rootdir\n\n' "$TMP/vz" >>"$MNT/storage.cfg"
 
 # ---- daemon life cycle ----------------------------------------------------------------------
 check "pvestatd status before start: stopped" [ "$(statd status 2>&1)" = stopped ]
@@ -107,6 +122,115 @@ updates_received() {
     [ "${n:-0}" -gt 2 ]
 }
 check "pmxcfs sends updates to rrdcached" wait_until 15 updates_received
+
+# ---- guests ---------------------------------------------------------------------------------
+# rrd_field KEY N: field N (1 = uptime) of KEY's value in the .rrd dump
+rrd_field() { grep -a "^$1:" "$MNT/.rrd" | cut -d: -f$(($2 + 1)); }
+rrd_line() { grep -a "^$1:" "$MNT/.rrd"; }
+res_vm() { api GET /cluster/resources -d type=vm && jget ".data[] | select(.id==\"$1\") | $2"; }
+# a stopped container (config only) and a stopped VM are reported too
+mkdir -p "$MNT/nodes/$NODE/lxc"
+printf 'arch: amd64\nhostname: box1\nmemory: 256\ncores: 2\nostype: debian\nrootfs: vmstore:subvol-200-disk-0,size=1G\n' \
+    >"$MNT/nodes/$NODE/lxc/200.conf"
+login root@pam "$ROOT_PASSWORD"
+api POST "/nodes/$NODE/qemu" -d vmid=101 -d kvm=0 -d name=idle1 -d memory=32 -d cores=1
+api_wait_task "$(jget .data)"
+check "stopped VM 101 created" [ "$TASK_EXIT" = OK ]
+check "stopped VM in .rrd" wait_until 20 dump_has pve2.3-vm/101
+line=$(rrd_line pve2.3-vm/101)
+IFS=: read -r _ up name status tmpl ctime maxcpu cpu maxmem mem maxdisk disk netin netout dread dwrite <<<"$line"
+check "stopped VM value: 15 fields" [ "$(awk -F: '{print NF}' <<<"$line")" = 16 ]
+check "stopped VM: uptime 0, name, status stopped, template 0, recent ctime" \
+    [ "$up:$name:$status:$tmpl:$([ "${ctime:-0}" -gt 1600000000 ] && echo recent)" = 0:idle1:stopped:0:recent ]
+check "stopped VM: maxcpu 1, maxmem 32 MiB, live values U" \
+    [ "$maxcpu:$maxmem:$cpu:$mem:$disk:$netin:$netout:$dread:$dwrite" = "1:$((32 << 20)):U:U:U:U:U:U:U" ]
+check "stopped CT in .rrd: box1 stopped, maxcpu 2, maxmem 256 MiB, maxdisk 1 GiB" \
+    wait_until 20 bash -c "grep -a -q '^pve2.3-vm/200:0:box1:stopped:0:[0-9]*:2:U:$((256 << 20)):U:$((1 << 30)):U:U:U:U:U\$' '$MNT/.rrd'"
+
+have_qemu=1
+command -v qemu-system-x86_64 >/dev/null || have_qemu=
+if [ -n "$have_qemu" ]; then
+    mkdir -p "$TMP/vz/images/100"
+    guest_image_poweroff "$TMP/vz/images/100/vm-100-disk-0.raw" 1M
+    api POST "/nodes/$NODE/qemu" -d vmid=100 -d kvm=0 -d name=web1 -d memory=64 -d cores=1 \
+        --data-urlencode "scsi0=vmstore:100/vm-100-disk-0.raw,size=1M"
+    api_wait_task "$(jget .data)"
+    api POST "/nodes/$NODE/qemu/100/status/start"
+    api_wait_task "$(jget .data)"
+    check "VM 100 started (TCG)" [ "$TASK_EXIT" = OK ]
+    running_up() { [ "$(rrd_field pve2.3-vm/100 3)" = running ] && [ "$(rrd_field pve2.3-vm/100 1)" -gt 0 ] 2>/dev/null; }
+    check "running VM in .rrd: status running (QMP), uptime > 0" wait_until 20 running_up
+    # the firmware has read the boot sector once QMP's blockstats count it
+    disk_read() { [ "$(rrd_field pve2.3-vm/100 14)" -gt 0 ] 2>/dev/null; }
+    check "running VM: diskread > 0 (QMP blockstats)" wait_until 20 disk_read
+    line=$(rrd_line pve2.3-vm/100)
+    IFS=: read -r _ up name status tmpl ctime maxcpu cpu maxmem mem maxdisk disk netin netout dread dwrite <<<"$line"
+    check "running VM value: 15 fields, name web1, maxcpu 1, maxmem 64 MiB, maxdisk 1 MiB" \
+        [ "$(awk -F: '{print NF}' <<<"$line"):$name:$maxcpu:$maxmem:$maxdisk" = "16:web1:1:$((64 << 20)):$((1 << 20))" ]
+    check "running VM: cpu within 0..1, mem > 0 (RSS)" \
+        python3 -c "import sys; c,m=float('$cpu'),int('$mem'); sys.exit(0 if 0<=c<=1 and m>0 else 1)"
+    check "running VM: net and block counters are numbers" \
+        bash -c "[[ '$netin:$netout:$dread:$dwrite' =~ ^[0-9]+:[0-9]+:[0-9]+:[0-9]+\$ ]]"
+
+    # /cluster/resources: live state from the dump (no pid there), config fields from pmxcfs
+    api GET /cluster/resources -d type=vm
+    e=$(jget '.data[] | select(.id=="qemu/100")')
+    check "/cluster/resources qemu/100: running, uptime > 0, no pid" \
+        [ "$(jq -r '"\(.status):\(.uptime > 0):\(has("pid"))"' <<<"$e")" = running:true:false ]
+    check "/cluster/resources qemu/100: name, maxmem, maxcpu, node, template 0" \
+        [ "$(jq -r '"\(.name):\(.maxmem):\(.maxcpu):\(.node):\(.template)"' <<<"$e")" = "web1:$((64 << 20)):1:$NODE:0" ]
+    check "/cluster/resources qemu/100: cpu 0..1, mem > 0, maxdisk 1 MiB, counters" \
+        [ "$(jq -r '(.cpu >= 0 and .cpu <= 1 and .mem > 0 and .maxdisk == 1048576 and .diskread > 0 and (.netin|type) == "number") | tostring' <<<"$e")" = true ]
+    check "/cluster/resources qemu/101 and lxc/200: stopped, uptime 0" \
+        [ "$(res_vm qemu/101 '"\(.status):\(.uptime)"'):$(jget '.data[] | select(.id=="lxc/200") | "\(.status):\(.uptime):\(.name):\(.maxcpu)"')" = "stopped:0:stopped:0:box1:2" ]
+    # the uptime comes from pvestatd: it keeps growing
+    up1=$(res_vm qemu/100 .uptime)
+    up_grows() { [ "$(res_vm qemu/100 .uptime)" -gt "$up1" ]; }
+    check "/cluster/resources qemu/100 uptime grows with pvestatd's updates" wait_until 10 up_grows
+    # a config edit shows at once (config properties), not after the next cycle
+    api PUT "/nodes/$NODE/qemu/100/config" -d name=web-one -d tags=prod
+    api GET /cluster/resources -d type=vm
+    check "name and tags edited: /cluster/resources shows them at once" \
+        [ "$(jget '.data[] | select(.id=="qemu/100") | "\(.name):\(.tags)"')" = web-one:prod ]
+    api GET "/nodes/$NODE/qemu"
+    check "GET /nodes/{node}/qemu: 100 running with pid, 101 stopped" \
+        [ "$(jget '[.data[] | select(.vmid==100 or .vmid==101)] | sort_by(.vmid) | map("\(.status):\(.pid != null)") | join(",")')" = "running:true,stopped:false" ]
+
+    # pmxcfs writes the pve2-vm RRD with upstream's DS
+    VM_RRD=$PVE_RRD_DIR/pve2-vm/100
+    check "VM RRD file pve2-vm/100 created" wait_until 10 test -f "$VM_RRD"
+    vinfo=$(rrdtool info "$VM_RRD" 2>&1)
+    ds_ok=1
+    for ds in maxcpu:GAUGE cpu:GAUGE maxmem:GAUGE mem:GAUGE maxdisk:GAUGE disk:GAUGE \
+        netin:DERIVE netout:DERIVE diskread:DERIVE diskwrite:DERIVE; do
+        grep -q "^ds\[${ds%%:*}\].type = \"${ds#*:}\"" <<<"$vinfo" || ds_ok=0
+    done
+    check "VM RRD has upstream's 10 DS (names, types)" [ "$ds_ok:$(grep -c '^ds\[.*\].type' <<<"$vinfo")" = 1:10 ]
+    check "stopped VM and CT get RRD files too" wait_until 10 test -f "$PVE_RRD_DIR/pve2-vm/101" -a -f "$PVE_RRD_DIR/pve2-vm/200"
+
+    # a hung QEMU (SIGSTOP: its QMP socket accepts but never answers) costs at most the QMP
+    # budget per cycle: the other keys keep coming, VM 100 still reported (pid status)
+    QPID=$(cat /run/qemu-server/100.pid)
+    kill -STOP "$QPID"
+    sleep 2 # a cycle that started before the stop is over
+    c0=$(rrd_field pve2-node/$NODE 3)
+    sleep 6
+    c1=$(rrd_field pve2-node/$NODE 3)
+    check "QEMU stopped (SIGSTOP): node value still updated, >= 2 cycles in 6 s" [ $((c1 - c0)) -ge 2 ]
+    check "hung QEMU still broadcast as running (pid status, block counters U)" \
+        bash -c "grep -a -q '^pve2.3-vm/100:[0-9]*:web-one:running:0:[0-9]*:.*:U:U\$' '$MNT/.rrd'"
+    kill -CONT "$QPID"
+    qmp_back() { [ "$(rrd_field pve2.3-vm/100 14)" != U ]; }
+    check "QEMU continued: block counters back" wait_until 10 qmp_back
+
+    api POST "/nodes/$NODE/qemu/100/status/stop"
+    api_wait_task "$(jget .data)"
+    check "VM 100 stopped" [ "$TASK_EXIT" = OK ]
+    stopped_now() { [ "$(res_vm qemu/100 '"\(.status):\(.uptime):\(.cpu)"')" = stopped:0:0 ]; }
+    check "/cluster/resources qemu/100: stopped after pvestatd's next cycle" wait_until 10 stopped_now
+else
+    ok "running VM checks # SKIP qemu-system-x86_64 missing"
+fi
 
 # ---- rrddata API ----------------------------------------------------------------------------
 login root@pam "$ROOT_PASSWORD"
