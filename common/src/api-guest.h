@@ -64,5 +64,12 @@ int api_guest_reserve(ApiCall *call, GuestType type, uint32_t vmid);
 /* Free every image of vmid on the storages enabled on node (destroy-unreferenced-disks). */
 void api_guest_free_unreferenced(const char *node, uint32_t vmid);
 
+/* The schema of a config key (for value types), NULL when unknown. */
+typedef const ApiSchema *(*ApiGuestSchemaLookup)(const char *key);
+
+/* GET .../config: the config with pending values applied (unless current=1) or a snapshot
+ * (snapshot=<name>), typed values, raw lxc.* lines as "lxc", and the file's digest. */
+int api_guest_config_get(ApiCall *call, GuestType type, ApiGuestSchemaLookup lookup);
+
 /* Sort a JSON array of objects by their "vmid" member (in place). 0 or -ENOMEM. */
 int api_guest_sort_by_vmid(json_t *list);

@@ -432,50 +432,6 @@ static int h_config_post(ApiCall *call) {
 
 /* ---- read ----------------------------------------------------------------------------------- */
 
-static int section_to_json(const GuestSection *s, json_t *o) {
-    for (size_t i = 0; i < s->n_entries; i++) {
-        const GuestEntry *e = &s->entries[i];
-        if (e->raw)
-            continue;
-        if (json_object_set_new(
-                o, e->key, api_guest_typed_value(qemu_config_property(e->key), e->value)
-            ) < 0)
-            return -ENOMEM;
-    }
-    if (s->description && json_util_set_string(o, "description", s->description) < 0)
-        return -ENOMEM;
-    return 0;
-}
-
-static int h_config_get(ApiCall *call) {
-    uint32_t vmid = api_guest_vmid(call);
-    _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    _cleanup_free_ char *raw = NULL;
-    int r = api_guest_load(call, GUEST_TYPE_QEMU, vmid, &c, &raw);
-    if (r < 0)
-        return r;
-    const char *snap = NULL;
-    bool current = false;
-    (void) api_call_param_string(call, "snapshot", &snap);
-    (void) api_call_param_bool(call, "current", &current);
-    const GuestSection *s = guest_config_main(c);
-    if (snap && !streq(snap, "current")) {
-        if (!(s = guest_config_find_section(c, GUEST_SECTION_SNAPSHOT, snap)))
-            return api_call_fail(call, 500, NULL, "snapshot '%s' does not exist", snap);
-    } else if (!current) {
-        /* by default the answer shows the pending values, as upstream */
-        if ((r = guest_config_apply_pending(c)) < 0)
-            return r;
-        s = guest_config_main(c);
-    }
-    _cleanup_json_ json_t *o = json_object();
-    char digest[41];
-    api_digest(raw, strlen(raw), digest);
-    if (!o || section_to_json(s, o) < 0 || json_util_set_string(o, "digest", digest) < 0)
-        return -ENOMEM;
-    return api_call_set_result(call, TAKE_PTR(o));
-}
-
 static int key_cmp(const void *a, const void *b) {
     return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
@@ -791,6 +747,10 @@ static int h_destroy(ApiCall *call) {
     char id[16];
     snprintf(id, sizeof id, "%u", vmid);
     return api_task_start(call, "qmdestroy", id, destroy_worker, &d, NULL);
+}
+
+static int h_config_get(ApiCall *call) {
+    return api_guest_config_get(call, GUEST_TYPE_QEMU, qemu_config_property);
 }
 
 /* ---- tables --------------------------------------------------------------------------------- */

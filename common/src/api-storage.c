@@ -86,23 +86,6 @@ static char *match_dup(const char *s, const regmatch_t *m) {
     return strndup(s + m->rm_so, (size_t) (m->rm_eo - m->rm_so));
 }
 
-static int mkdir_p(const char *path, mode_t mode) {
-    _cleanup_free_ char *p = strdup(path);
-    if (!p)
-        return -ENOMEM;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-            return -errno;
-        *s = '/';
-    }
-    if (mkdir(p, mode) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static bool is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);

@@ -228,34 +228,12 @@ int cluster_conf_create(const ClusterCreateParams *p, char **ret, size_t *ret_le
     return corosync_conf_print_canonical(c, ret, ret_len);
 }
 
-/* Create the directories above path (0755), like mkdir -p. */
-static int mkdir_parent(const char *path) {
-    _cleanup_free_ char *d = strdup(path);
-    if (!d)
-        return -ENOMEM;
-    char *slash = strrchr(d, '/');
-    if (!slash || slash == d)
-        return 0;
-    *slash = '\0';
-    for (char *p = d + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(d, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(d, 0755) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 /* A file written whole or not at all (temporary + link/rename); replace: overwrite */
 static int
 write_host_file(const char *path, const void *data, size_t len, mode_t mode, bool replace) {
     _cleanup_free_ char *tmp = NULL;
     int r;
-    if ((r = mkdir_parent(path)) < 0)
+    if ((r = mkdir_parents(path, 0755)) < 0)
         return r;
     if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
         return -ENOMEM;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "pve/macro.h"
@@ -72,4 +73,28 @@ int write_all(int fd, const void *data, size_t len) {
         len -= (size_t) k;
     }
     return 0;
+}
+
+int mkdir_parents(const char *path, mode_t mode) {
+    char *p = strdup(path);
+    if (!p)
+        return -ENOMEM;
+    int r = 0;
+    for (char *c = p + 1; *c && r == 0; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+            r = -errno;
+        *c = '/';
+    }
+    free(p);
+    return r;
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+    int r = mkdir_parents(path, mode);
+    if (r < 0)
+        return r;
+    return mkdir(path, mode) < 0 && errno != EEXIST ? -errno : 0;
 }

@@ -227,22 +227,6 @@ int guest_config_read(
     return 0;
 }
 
-/* mkdir -p of a path below the cfs mount */
-static int cfs_mkdir_p(const char *rel) {
-    _cleanup_free_ char *full = NULL;
-    int r = cfs_file_path(rel, &full);
-    if (r < 0)
-        return r;
-    size_t base = strlen(cfs_file_mountpoint());
-    for (char *p = full + base + 1; (p = strchr(p, '/')); p++) {
-        *p = '\0';
-        if (mkdir(full, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    return mkdir(full, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static int create_exclusive(const char *rel, const char *text, size_t len) {
     _cleanup_free_ char *full = NULL;
     int r = cfs_file_path(rel, &full);
@@ -274,10 +258,11 @@ int guest_config_write(
         return -ENOMEM;
     /* nodes/<node>/<dir> exists once the node set up /etc/pve (pvecm updatecerts does it
      * upstream); create it for a node's first guest */
-    _cleanup_free_ char *dir = NULL;
-    if (asprintf(&dir, "nodes/%s/%s", node, guest_type_dir(type)) < 0)
+    _cleanup_free_ char *dir = NULL, *full_dir = NULL;
+    if (asprintf(&dir, "nodes/%s/%s", node, guest_type_dir(type)) < 0 ||
+        cfs_file_path(dir, &full_dir) < 0)
         return -ENOMEM;
-    (void) cfs_mkdir_p(dir);
+    (void) mkdir_p(full_dir, 0755);
     int r = create ? create_exclusive(rel, text, len) : cfs_file_write(rel, text, len);
     if (r == -EEXIST)
         return fail(reterr, r, "%s %u already exists", guest_type_noun(type), vmid);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pve/fileio.h"
 #include "pve/log.h"
 #include "pve/paths.h"
 #include "pve/rrd-def.h"
@@ -72,21 +73,6 @@ int rrd_store_path(RrdStore *s, const char *relpath, char **ret) {
     return asprintf(ret, "%s/%s", s->dir, relpath) < 0 ? -ENOMEM : 0;
 }
 
-static int mkdir_parents(const char *path) {
-    _cleanup_free_ char *p = strdup(path);
-    if (!p)
-        return -ENOMEM;
-    for (char *c = p + 1; *c; c++) {
-        if (*c != '/')
-            continue;
-        *c = 0;
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *c = '/';
-    }
-    return 0;
-}
-
 static void unlockp(pthread_mutex_t **m) {
     if (*m)
         pthread_mutex_unlock(*m);
@@ -121,7 +107,7 @@ static void daemon_drop(void) {
 }
 
 static int create_file(const RrdDef *def, const char *path, time_t ctime) {
-    int r = mkdir_parents(path);
+    int r = mkdir_parents(path, 0755);
     if (r < 0)
         return log_warning_errno(r, "RRD: cannot create the directory of '%s': %m", path);
     char **args = NULL;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "pve/cfs-file.h"
+#include "pve/fileio.h"
 #include "pve/paths.h"
 #include "pve/spawn.h"
 #include "pve/storage-cfg.h"
@@ -64,23 +65,6 @@ _printf_(3, 4) static int fail(char **reterr, int error, const char *fmt, ...) {
         va_end(ap);
     }
     return error;
-}
-
-static int mkdir_p(const char *path, mode_t mode) {
-    _cleanup_free_ char *p = strdup(path);
-    if (!p)
-        return -ENOMEM;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-            return -errno;
-        *s = '/';
-    }
-    if (mkdir(p, mode) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
 }
 
 static bool strv_has(const char *const *l, const char *s) {

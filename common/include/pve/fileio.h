@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Small file I/O helpers shared by the daemons: read a whole file with a size cap, write a
- * buffer completely. Retries EINTR; returns negative errno.
+ * buffer completely, create directory paths. Retries EINTR; returns negative errno.
  */
 #pragma once
+
+#include <sys/types.h>
 
 #include <stddef.h>
 
@@ -14,3 +16,8 @@ int read_full_fd(int fd, size_t max, size_t size_hint, char **ret, size_t *ret_l
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_len);
 /* write(2) until everything is written. */
 int write_all(int fd, const void *data, size_t len);
+
+/* mkdir -p: create path and its missing parents with mode (existing ones are fine). */
+int mkdir_p(const char *path, mode_t mode);
+/* Create the missing parent directories of a file path (not the last component). */
+int mkdir_parents(const char *path, mode_t mode);
