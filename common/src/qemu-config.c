@@ -340,15 +340,16 @@ static const PropertyStringField virtiofs_fields[] = {
 #define QEMU_REP_16(M) QEMU_REP_14(M) M(14) M(15)
 #define QEMU_REP_31(M) QEMU_REP10(M, ) QEMU_REP10(M, 1) QEMU_REP10(M, 2) M(30)
 #define QEMU_REP_32(M) QEMU_REP_31(M) M(31)
-#define QEMU_REP_256(M)                                                                        \
-    QEMU_REP10(M, )                                                                            \
-    QEMU_REP10(M, 1)                                                                           \
-    QEMU_REP10(M, 2) QEMU_REP10(M, 3) QEMU_REP10(M, 4) QEMU_REP10(M, 5) QEMU_REP10(M, 6)       \
-        QEMU_REP10(M, 7) QEMU_REP10(M, 8) QEMU_REP10(M, 9) QEMU_REP10(M, 10) QEMU_REP10(M, 11) \
-            QEMU_REP10(M, 12) QEMU_REP10(M, 13) QEMU_REP10(M, 14) QEMU_REP10(M, 15)            \
-                QEMU_REP10(M, 16) QEMU_REP10(M, 17) QEMU_REP10(M, 18) QEMU_REP10(M, 19)        \
-                    QEMU_REP10(M, 20) QEMU_REP10(M, 21) QEMU_REP10(M, 22) QEMU_REP10(M, 23)    \
-                        QEMU_REP10(M, 24) M(250) M(251) M(252) M(253) M(254) M(255)
+/* clang-format does not settle on one layout for this one */
+/* clang-format off */
+#define QEMU_REP_256(M) \
+    QEMU_REP10(M, ) QEMU_REP10(M, 1) QEMU_REP10(M, 2) QEMU_REP10(M, 3) QEMU_REP10(M, 4) \
+    QEMU_REP10(M, 5) QEMU_REP10(M, 6) QEMU_REP10(M, 7) QEMU_REP10(M, 8) QEMU_REP10(M, 9) \
+    QEMU_REP10(M, 10) QEMU_REP10(M, 11) QEMU_REP10(M, 12) QEMU_REP10(M, 13) QEMU_REP10(M, 14) \
+    QEMU_REP10(M, 15) QEMU_REP10(M, 16) QEMU_REP10(M, 17) QEMU_REP10(M, 18) QEMU_REP10(M, 19) \
+    QEMU_REP10(M, 20) QEMU_REP10(M, 21) QEMU_REP10(M, 22) QEMU_REP10(M, 23) QEMU_REP10(M, 24) \
+    M(250) M(251) M(252) M(253) M(254) M(255)
+/* clang-format on */
 
 /* Config keys without the create-only parameters (archive, storage, pool, start, ...). */
 #define QEMU_P_HOSTPCI(n)                                                                         \
