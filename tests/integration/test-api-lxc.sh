@@ -10,11 +10,12 @@ set -u
 API_GUESTS=1
 . "$(dirname "$0")/lib-api.sh"
 
-for c in lxc-start lxc-stop lxc-info busybox tar nsenter ip sha1sum; do
+. "$(dirname "$0")/lib-lxc-template.sh"
+
+for c in nsenter ip sha1sum; do
     command -v $c >/dev/null || skip_all "$c missing"
 done
-BUSYBOX=$(command -v busybox)
-file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' || skip_all "busybox is not static"
+reason=$(lxc_template_unusable) && skip_all "$reason"
 
 api_setup
 login root@pam "$ROOT_PASSWORD"
@@ -40,18 +41,9 @@ mkdir -p "$VZ/template/cache"
 printf 'dir: tank\n\tpath %s\n\tcontent rootdir,vztmpl,images\n' "$VZ" >"$MNT/storage.cfg"
 ip link add vmbr0 type bridge && ip link set vmbr0 up
 
-# a busybox template: bin/busybox with applet links, an /sbin/init that idles and ends on
-# SIGPWR (what lxc-stop sends for a clean shutdown), os-release saying alpine
+# a busybox template (lib-lxc-template.sh), os-release saying alpine
 R=$TMP/tpl
-mkdir -p "$R"/{bin,sbin,etc,dev,proc,sys,tmp,run,root}
-cp "$BUSYBOX" "$R/bin/busybox"
-for a in sh sleep cat ls hostname ip echo; do ln -s busybox "$R/bin/$a"; done
-printf '#!/bin/sh\ntrap "exit 0" PWR TERM INT\nwhile :; do sleep 1; done\n' >"$R/sbin/init"
-chmod 755 "$R/sbin/init"
-echo localhost >"$R/etc/hostname"
-echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
-echo 'root:*:19000:0:99999:7:::' >"$R/etc/shadow" && chmod 640 "$R/etc/shadow"
-printf 'NAME="Alpine Linux"\nID=alpine\n' >"$R/etc/os-release"
+lxc_template_tree "$R"
 tar -C "$R" -czf "$VZ/template/cache/busybox.tar.gz" .
 # one without any distribution marker
 rm "$R/etc/os-release"
