@@ -4,7 +4,8 @@
  * /nodes/{node}/storage/{storage}/rrddata, upstream's create_rrd_data over the files pmxcfs
  * keeps ($PVE_RRD_DIR, through rrdcached's flush when $PVE_RRDCACHED_SOCKET exists). Node
  * RRDs exist on every node, so the node call has no proxyto; the storage call is proxied
- * to {node} as upstream. Guest rrddata comes with the guest layer.
+ * to {node} as upstream, and so are the guest calls (/nodes/{node}/qemu|lxc/{vmid}/rrddata,
+ * files pve2-vm/<vmid> written from pvestatd's pve2.3-vm values).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -60,6 +61,15 @@ static int h_storage_rrddata(ApiCall *call) {
     return rrd_reply(call, key);
 }
 
+static int h_guest_rrddata(ApiCall *call) {
+    long long vmid = 0;
+    (void) api_call_param_int(call, "vmid", &vmid);
+    _cleanup_free_ char *key = NULL;
+    if (asprintf(&key, RRD_KEY_VM "/%lld", vmid) < 0)
+        return -ENOMEM;
+    return rrd_reply(call, key);
+}
+
 #define CF_PARAM                                                           \
     API_PARAM_STRING(                                                      \
         "cf", .optional = true, .enum_values = API_ENUM("AVERAGE", "MAX"), \
@@ -96,6 +106,24 @@ static const ApiSchema storage_rrddata_params = API_OBJECT(
         )
 );
 
+static const ApiSchema guest_rrddata_params = API_OBJECT(
+        .properties = API_PROPERTIES(
+            API_NODE_PARAM,
+            API_PARAM_INTEGER(
+                "vmid",
+                .format = "pve-vmid",
+                API_RANGE(100, 999999999),
+                .description = "The (unique) ID of the VM."
+            ),
+            API_PARAM_STRING(
+                "timeframe",
+                .enum_values = API_ENUM("hour", "day", "week", "month", "year", "decade"),
+                .description = "Specify the time frame you are interested in."
+            ),
+            CF_PARAM
+        )
+);
+
 static const ApiSchema rrddata_returns = API_ARRAY(API_ITEMS(API_TYPE_OBJECT));
 
 static const ApiMethod methods[] = {
@@ -122,6 +150,28 @@ static const ApiMethod methods[] = {
      .proxyto = "node",
      .allowtoken = true,
      .handler = h_storage_rrddata},
+    {.path = "/nodes/{node}/qemu/{vmid}/rrddata",
+     .method = API_METHOD_GET,
+     .name = "rrddata",
+     .description = "Read VM RRD statistics",
+     .parameters = &guest_rrddata_params,
+     .returns = &rrddata_returns,
+     .permissions = API_PERM_CHECK("/vms/{vmid}", API_PRIVS("VM.Audit")),
+     .protected = true,
+     .proxyto = "node",
+     .allowtoken = true,
+     .handler = h_guest_rrddata},
+    {.path = "/nodes/{node}/lxc/{vmid}/rrddata",
+     .method = API_METHOD_GET,
+     .name = "rrddata",
+     .description = "Read VM RRD statistics",
+     .parameters = &guest_rrddata_params,
+     .returns = &rrddata_returns,
+     .permissions = API_PERM_CHECK("/vms/{vmid}", API_PRIVS("VM.Audit")),
+     .protected = true,
+     .proxyto = "node",
+     .allowtoken = true,
+     .handler = h_guest_rrddata},
 };
 
 int api_rrd_register(ApiRouter *r) {

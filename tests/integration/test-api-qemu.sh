@@ -149,6 +149,16 @@ api POST "/nodes/$NODE/qemu/100/status/start"; api_wait_task "$(jget .data)"
 check "start again OK" [ "$TASK_EXIT" = OK ]
 check "pending memory applied at start" eval 'grep -q '\''^memory: 128$'\'' "$CONF" && ! grep -q '\''^\[PENDING\]'\'' "$CONF"'
 check "QEMU got -m 128" vm_args 100 '-m 128 '
+# ---- history: pvestatd broadcasts the VM, pmxcfs writes pve2-vm/100, rrddata reads it --------
+PVESTATD=$(readlink -f "$ROOT/pvestatd/pvestatd")
+"$PVESTATD" start --interval 1 --pidfile "$TMP/statd.pid" >"$TMP/statd.log" 2>&1
+check "pvestatd writes the VM's RRD file" wait_until 20 test -f "$PVE_RRD_DIR/pve2-vm/100"
+"$PVESTATD" stop --pidfile "$TMP/statd.pid" >/dev/null 2>&1
+api GET "/nodes/$NODE/qemu/100/rrddata" -d timeframe=hour -d cf=AVERAGE
+check "qemu rrddata: an hour of rows (one a minute) with time stamps" eval '[ "$CODE" = 200 ] && [ "$(jget ".data | length")" -ge 50 ] && [ -n "$(jget ".data[0].time")" ]'
+api GET "/nodes/$NODE/qemu/103/rrddata" -d timeframe=hour
+check "rrddata of a VM without history: 500" [ "$CODE" = 500 ]
+
 PID=$(vm_pid 100)
 api POST "/nodes/$NODE/qemu/100/status/stop"; api_wait_task "$(jget .data)"
 check "stop task OK, process gone" eval '[ "$TASK_EXIT" = OK ] && gone "$PID"'
