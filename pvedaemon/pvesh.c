@@ -6,9 +6,9 @@
  *   pvesh ls <path>
  *   pvesh usage <path> [--verbose] [--command get|create|set|delete]
  *
- * Output formats: text (default: tables), json, json-pretty. A boolean parameter may be
- * given without a value (--force). A repeated parameter becomes a list. When the result is
- * a task UPID, pvesh follows the task log until it ends and fails when the task failed.
+ * Output formats: text (default: tables), json, json-pretty; --nooutput prints no result. A boolean
+ * parameter may be given without a value (--force). A repeated parameter becomes a list. When the
+ * result is a task UPID, pvesh follows the task log until it ends and fails when the task failed.
  * Calls bound to another node (proxyto) are refused: forwarding is pveproxy's job.
  */
 #include <sys/wait.h>
@@ -80,6 +80,7 @@ static const char *command_of(ApiHttpMethod m) {
 typedef struct Args {
     OutputFormat format;
     bool verbose;
+    bool nooutput;       /* --nooutput: no result printed (a task is still followed) */
     const char *command; /* usage --command */
     json_t *params;
 } Args;
@@ -124,7 +125,7 @@ static int parse_options(int argc, char **argv, const ApiMethod *m, Args *a) {
             return -ENOMEM;
         if (eq)
             value = eq + 1;
-        else if (param_is_boolean(m, key) || streq(key, "verbose"))
+        else if (param_is_boolean(m, key) || streq(key, "verbose") || streq(key, "nooutput"))
             value = (i + 1 < argc && argv[i + 1][0] != '-') ? argv[++i] : "1";
         else if (i + 1 < argc)
             value = argv[++i];
@@ -148,6 +149,10 @@ static int parse_options(int argc, char **argv, const ApiMethod *m, Args *a) {
                 );
                 return -EINVAL;
             }
+            continue;
+        }
+        if (m && streq(key, "nooutput")) {
+            a->nooutput = !streq(value, "0");
             continue;
         }
         if (streq(key, "noproxy") || streq(key, "human-readable") || streq(key, "noborder") ||
@@ -276,10 +281,11 @@ static int do_call(ApiRouter *router, ApiEnv *env, ApiHttpMethod m, const char *
     const char *upid = json_string_value(call.result);
     if (upid && startswith(upid, "UPID:") && a->format == OUT_TEXT) {
         r = follow_task(env, upid);
-        printf("%s\n", r < 0 ? "task failed" : upid);
+        if (!a->nooutput || r < 0)
+            printf("%s\n", r < 0 ? "task failed" : upid);
         return r;
     }
-    return print_result(&call, a->format);
+    return a->nooutput ? 0 : print_result(&call, a->format);
 }
 
 static const char *const param_prefix = "";

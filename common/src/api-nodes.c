@@ -680,5 +680,6 @@ int api_nodes_register(ApiRouter *r) {
     k = k ?: api_node_system_register(r);
     k = k ?: api_node_logs_register(r);
     k = k ?: api_node_tasks_register(r);
+    k = k ?: api_node_guests_register(r);
     return k ?: api_node_services_register(r);
 }

@@ -56,3 +56,4 @@ int api_node_system_register(ApiRouter *r);
 int api_node_logs_register(ApiRouter *r);
 int api_node_tasks_register(ApiRouter *r);
 int api_node_services_register(ApiRouter *r);
+int api_node_guests_register(ApiRouter *r); /* api-node-guests.c: startall, stopall */
