@@ -2,7 +2,7 @@
 /*
  * pvesh: the API from the shell, as root, through the same handler tables pvedaemon serves.
  *
- *   pvesh get|create|set|delete <path> [--<param> <value>]... [--output-format F]
+ *   pvesh [--nooutput] get|create|set|delete <path> [--<param> <value>]... [--output-format F]
  *   pvesh ls <path>
  *   pvesh usage <path> [--verbose] [--command get|create|set|delete]
  *
@@ -428,6 +428,13 @@ static int run(int argc, char **argv) {
     pve_log_open("pvesh", PVE_LOG_TARGET_STDERR);
     if (!getenv("PVE_LOG_LEVEL"))
         pve_log_set_level(LOG_WARNING); /* handlers' info lines are for daemon logs */
+    /* options before the command (the pve-guests unit: pvesh --nooutput create ...) */
+    bool nooutput = false;
+    while (argc > 1 && (streq(argv[1], "--nooutput") || streq(argv[1], "-nooutput"))) {
+        nooutput = true;
+        argv[1] = argv[0];
+        argc--, argv++;
+    }
     if (argc < 2 || streq(argv[1], "help") || streq(argv[1], "--help") || streq(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? PVE_DAEMON_EXIT_FAILURE : 0;
@@ -460,7 +467,7 @@ static int run(int argc, char **argv) {
     if (!router || api_register_all(router) < 0)
         return PVE_DAEMON_EXIT_FAILURE;
 
-    Args a = {.format = OUT_TEXT, .params = json_object()};
+    Args a = {.format = OUT_TEXT, .nooutput = nooutput, .params = json_object()};
     if (!a.params)
         return PVE_DAEMON_EXIT_FAILURE;
     const ApiMethod *method = is_call ? api_router_method_at(router, m, path) : NULL;
