@@ -4,8 +4,8 @@
  * /nodes/{node}/storage/{storage}/rrddata, upstream's create_rrd_data over the files pmxcfs
  * keeps ($PVE_RRD_DIR, through rrdcached's flush when $PVE_RRDCACHED_SOCKET exists). Node
  * RRDs exist on every node, so the node call has no proxyto; the storage call is proxied
- * to {node} as upstream, and so are the guest calls (/nodes/{node}/qemu|lxc/{vmid}/rrddata,
- * files pve2-vm/<vmid> written from pvestatd's pve2.3-vm values).
+ * to {node} as upstream. Guest RRDs (pve2-vm/<vmid>, from pvestatd's pve2.3-vm values) exist on
+ * every node too: /nodes/{node}/qemu|lxc/{vmid}/rrddata have no proxyto either.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -158,7 +158,6 @@ static const ApiMethod methods[] = {
      .returns = &rrddata_returns,
      .permissions = API_PERM_CHECK("/vms/{vmid}", API_PRIVS("VM.Audit")),
      .protected = true,
-     .proxyto = "node",
      .allowtoken = true,
      .handler = h_guest_rrddata},
     {.path = "/nodes/{node}/lxc/{vmid}/rrddata",
@@ -169,7 +168,6 @@ static const ApiMethod methods[] = {
      .returns = &rrddata_returns,
      .permissions = API_PERM_CHECK("/vms/{vmid}", API_PRIVS("VM.Audit")),
      .protected = true,
-     .proxyto = "node",
      .allowtoken = true,
      .handler = h_guest_rrddata},
 };
