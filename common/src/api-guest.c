@@ -139,6 +139,27 @@ int api_guest_next_unused_key(const GuestSection *m, unsigned max, char ret[stat
     return -E2BIG;
 }
 
+int api_guest_store_value(
+    GuestConfig *c, const char *key, const char *value, bool pending, char **err
+) {
+    GuestSection *target = guest_config_main(c);
+    GuestSection *p = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
+    int r;
+    if (pending) {
+        if (!p && (r = guest_config_add_section(c, GUEST_SECTION_PENDING, NULL, &p)) < 0)
+            return r;
+        target = p;
+    } else if (p)
+        (void) guest_section_delete(p, key);
+    (void) guest_config_pending_delete_remove(c, key);
+    if ((r = guest_section_set(target, key, value)) < 0) {
+        if (r != -ENOMEM && asprintf(err, "%s: invalid value", key) < 0)
+            *err = NULL;
+        return r;
+    }
+    return 0;
+}
+
 void api_guest_apply_reverts(GuestConfig *c, const char *list) {
     _cleanup_free_ char *copy = list ? strdup(list) : NULL;
     for (char *save = NULL, *k = copy ? strtok_r(copy, ",; ", &save) : NULL; k;

@@ -53,6 +53,15 @@ void api_guest_allocations_done(ApiGuestAllocations *a, bool free_volumes);
 /* First free unusedN key (N < max) into ret; -E2BIG when all are taken. */
 int api_guest_next_unused_key(const GuestSection *m, unsigned max, char ret[static 24]);
 
+/*
+ * Store key=value: in the pending section when pending (created if needed), else in the main
+ * section (dropping a pending value for key). Either way a pending delete of key is dropped.
+ * 0, -EINVAL with "<key>: invalid value" in *err, -ENOMEM.
+ */
+int api_guest_store_value(
+    GuestConfig *c, const char *key, const char *value, bool pending, char **err
+);
+
 /* Drop the listed keys (",; " separated) from the pending values and the pending delete list;
  * an emptied pending section goes. */
 void api_guest_apply_reverts(GuestConfig *c, const char *list);

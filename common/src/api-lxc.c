@@ -324,24 +324,11 @@ apply_sets(const Update *u, GuestConfig *c, bool running, ApiGuestAllocations *a
         int r = normalize_value(u, key, text, a, &value, err);
         if (r < 0)
             return r;
-        GuestSection *target = guest_config_main(c);
-        if (running && !is_fast_plug(key)) {
-            if ((r = guest_config_add_section(c, GUEST_SECTION_PENDING, NULL, &target)) == -EEXIST)
-                target = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
-            else if (r < 0)
-                return r;
-        } else {
-            GuestSection *p = guest_config_find_section(c, GUEST_SECTION_PENDING, NULL);
-            if (p)
-                (void) guest_section_delete(p, key);
-            if ((r = keep_replaced_volume(c, key, value)) < 0)
-                return r;
-        }
-        (void) guest_config_pending_delete_remove(c, key);
-        if ((r = guest_section_set(target, key, value)) < 0) {
-            (void) asprintf(err, "%s: invalid value", key);
+        bool pending = running && !is_fast_plug(key);
+        if (!pending && (r = keep_replaced_volume(c, key, value)) < 0)
             return r;
-        }
+        if ((r = api_guest_store_value(c, key, value, pending, err)) < 0)
+            return r;
     }
     return 0;
 }
