@@ -452,7 +452,14 @@ int pp_server_reload(PpServer *s) {
         );
         return r;
     }
-    log_info("reloading: new workers with the current certificate and settings");
+    /* a fresh access.log for the new workers: logrotate moved the old one away */
+    int old_log = s->log_fd;
+    if (open_access_log(s) < 0) {
+        log_warning("%s; the new workers keep the old access log", pve_daemon_error_message());
+        s->log_fd = old_log;
+    } else
+        safe_close(old_log);
+    log_info("reloading: new workers with the current certificate, settings and access log");
     return prefork_reload(s->pool);
 }
 

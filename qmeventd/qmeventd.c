@@ -127,7 +127,7 @@ static int run(const Options *o, int listen_fd) {
         sd_event_unref(event);
         return log_error_errno(r, "cannot set up the event loop: %m");
     }
-    log_debug("listening on %s, kill timeout %us", o->socket_path, o->kill_timeout);
+    log_info("listening on %s, kill timeout %us", o->socket_path, o->kill_timeout);
     (void) sd_notify(false, "READY=1");
     r = sd_event_loop(event);
     if (r < 0)

@@ -225,11 +225,9 @@ _noreturn_ static void worker_main(
     r = upid_log_path(taskdir, upid, &logpath);
     if (r < 0)
         worker_fail(sock, r);
-    char *slash = strrchr(logpath, '/');
-    *slash = 0;
-    if (mkdir(logpath, 0755) < 0 && errno != EEXIST)
-        worker_fail(sock, negative_errno());
-    *slash = '/';
+    r = mkdir_parents(logpath, 0755); /* also the task dir itself on a fresh node */
+    if (r < 0)
+        worker_fail(sock, r);
     int logfd = open(logpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
     if (logfd < 0)
         worker_fail(sock, negative_errno());

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Installs the project into a DESTDIR (meson install) and runs `systemd-analyze verify` on
 # every installed unit with that DESTDIR as root, so ExecStart paths resolve to the installed
-# binaries. Any warning or error fails. TAP; exit 0, 1 or 77 (no systemd-analyze).
+# binaries. Any warning or error fails. Then the default files: `logrotate -d` on the logrotate
+# file, `systemd-tmpfiles --create` of the tmpfiles.d file into a scratch root.
+# TAP; exit 0, 1 or 77 (no systemd-analyze).
 set -u
 command -v systemd-analyze >/dev/null || { echo "1..0 # SKIP no systemd-analyze"; exit 77; }
 build=${PVE_BUILD_ROOT:?}
@@ -35,5 +37,29 @@ for u in $units; do
         failed=1
     fi
 done
+# the default files: logrotate parses ours; tmpfiles creates its directories in a scratch root
+lr=$(find "$dest" -path '*/logrotate.d/*' -type f)
+if [ -z "$lr" ]; then
+    echo "not ok $((n += 1)) - logrotate file installed"; failed=1
+elif command -v logrotate >/dev/null; then
+    out=$(logrotate -d -s "$dest/lr.state" $lr 2>&1)
+    if grep -qi "error" <<<"$out" || ! grep -q "pveproxy/access.log" <<<"$out"; then
+        echo "$out" | sed 's/^/# /'
+        echo "not ok $((n += 1)) - logrotate -d accepts $(basename $lr)"; failed=1
+    else
+        echo "ok $((n += 1)) - logrotate -d accepts $(basename $lr)"
+    fi
+fi
+tf=$(find "$dest" -path '*/tmpfiles.d/*' -name '*.conf')
+troot="$dest/tmpfiles-root"
+mkdir -p "$troot/etc"
+cp /etc/passwd /etc/group "$troot/etc/"
+if [ -n "$tf" ] && systemd-tmpfiles --root="$troot" --create $tf >"$dest/tf.log" 2>&1 &&
+    [ "$(stat -c %U "$troot/var/log/pve/tasks" 2>/dev/null)" = www-data ]; then
+    echo "ok $((n += 1)) - systemd-tmpfiles --create makes the task dir for www-data"
+else
+    cat "$dest/tf.log" 2>/dev/null | sed 's/^/# /'
+    echo "not ok $((n += 1)) - systemd-tmpfiles --create makes the task dir for www-data"; failed=1
+fi
 echo "1..$n"
 exit $failed
