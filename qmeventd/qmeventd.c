@@ -8,6 +8,13 @@
  * daemon(0, 1) unless -f. Logs to stderr, or to the journal when stderr is connected to it;
  * -v logs debug messages. Sends READY=1 to systemd once it listens (Type=notify with -f).
  * SIGTERM/SIGINT end it. `qm cleanup` is $PVE_QM_BIN when set, else the compiled-in QM_BIN.
+ *
+ * The same binary also speaks the command line every PVE daemon has (pve/daemon.h), for hosts
+ * without systemd:
+ *
+ *   qmeventd start [--foreground] [--socket PATH] [--kill-timeout S] | stop | restart | status
+ *
+ * with the pid file /run/qmeventd.pid and the socket /var/run/qmeventd.sock by default.
  */
 #include "qmeventd.h"
 
@@ -23,6 +30,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "pve/daemon.h"
 #include "pve/log.h"
 #include "pve/macro.h"
 #include "pve/string-util.h"
@@ -137,7 +145,88 @@ static int run(const Options *o, int listen_fd) {
     return r;
 }
 
+/* --- the PVE daemon command line (start/stop/restart/status) ---------------------------- */
+
+typedef struct VerbDaemon {
+    Options o;
+    int listen_fd;
+    sd_event *event;
+    Server *server;
+} VerbDaemon;
+
+static int opt_socket(void *ud, const char *arg) {
+    ((VerbDaemon *) ud)->o.socket_path = arg;
+    return 0;
+}
+
+static int opt_kill_timeout(void *ud, const char *arg) {
+    VerbDaemon *d = ud;
+    if (safe_atou32(arg, &d->o.kill_timeout) < 0 || d->o.kill_timeout == 0)
+        return -EINVAL;
+    return 0;
+}
+
+static int verb_init(void *ud) {
+    VerbDaemon *d = ud;
+    d->listen_fd = listen_unix(d->o.socket_path);
+    if (d->listen_fd < 0)
+        return pve_daemon_error_errno(d->listen_fd, "cannot listen on '%s'", d->o.socket_path);
+    return 0;
+}
+
+static int verb_setup(sd_event *event, void *ud) {
+    VerbDaemon *d = ud;
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD); /* the server reaps `qm cleanup` through a SIGCHLD source */
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+        return pve_daemon_error_errno(errno, "cannot block SIGCHLD: %m");
+    const char *qm = getenv("PVE_QM_BIN");
+    int fd = TAKE_FD(d->listen_fd);
+    int r = server_new(event, fd, d->o.kill_timeout, qm && *qm ? qm : QM_BIN, &d->server);
+    if (r < 0)
+        return pve_daemon_error_errno(r, "cannot set up the server: %m");
+    log_info("listening on %s, kill timeout %us", d->o.socket_path, d->o.kill_timeout);
+    return 0;
+}
+
+static void verb_shutdown(void *ud) {
+    VerbDaemon *d = ud;
+    d->server = server_free(d->server);
+}
+
+static bool is_daemon_verb(const char *arg) {
+    return pve_daemon_verb_from_string(arg) >= 0 || streq(arg, "--check") || streq(arg, "-n");
+}
+
+static int daemon_verb_main(int argc, char *argv[]) {
+    static const PveDaemonOption options[] = {
+        {"socket", 0, true, "PATH", "socket QEMU connects to (default " QMEVENTD_SOCKET ")",
+         opt_socket},
+        {"kill-timeout", 0, true, "S", "seconds before a stuck QEMU is killed", opt_kill_timeout},
+    };
+    VerbDaemon d = {
+        .o = {.kill_timeout = QMEVENTD_DEFAULT_KILL_S, .socket_path = QMEVENTD_SOCKET},
+        .listen_fd = -EBADF,
+    };
+    const PveDaemon def = {
+        .name = "qmeventd",
+        .pidfile = "/run/qmeventd.pid",
+        .options = options,
+        .n_options = ELEMENTSOF(options),
+        .userdata = &d,
+        .init = verb_init,
+        .setup = verb_setup,
+        .shutdown = verb_shutdown,
+    };
+    int r = pve_daemon_main(&def, argc, argv);
+    safe_close(d.listen_fd);
+    return r;
+}
+
 int main(int argc, char *argv[]) {
+    if (argc > 1 && is_daemon_verb(argv[1]))
+        return daemon_verb_main(argc, argv);
     pve_log_open("qmeventd", PVE_LOG_TARGET_AUTO);
     Options o;
     int r = parse_args(argc, argv, &o);

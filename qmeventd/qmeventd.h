@@ -22,6 +22,7 @@
 #define QMEVENTD_BUF_SIZE       4096 /* bytes buffered per client, as upstream */
 #define QMEVENTD_VMID_MAX       16   /* VMID text incl. NUL (upstream VMIDs have <= 9 digits) */
 #define QMEVENTD_DEFAULT_KILL_S 60
+#define QMEVENTD_SOCKET         "/var/run/qmeventd.sock"
 
 /* ---- qmeventd-parse.c ---- */
 

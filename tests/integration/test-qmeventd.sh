@@ -95,6 +95,21 @@ check "without -f: a detached qmeventd runs" bash -c "[ -n '$bg_pid' ] && kill -
 check "detached daemon is not our child" bash -c "! ps -o pid= --ppid $$ | grep -qw '$bg_pid'"
 [ -n "$bg_pid" ] && kill "$bg_pid" && check "detached daemon ends on SIGTERM" wait_until 5 dead "$bg_pid"
 
+# ---- the PVE daemon verbs (hosts without systemd) -------------------------------------------
+export PVE_DAEMON_PIDFILE=/run/qmeventd-verb.pid
+check "qmeventd status before start prints stopped" [ "$("$QMEVENTD" status)" = stopped ]
+check "qmeventd start --socket ... returns 0 once listening" \
+    eval '"$QMEVENTD" start --socket /run/qmeventd-verb.sock --kill-timeout 3 2>"$TMP/verb.log" &&
+        test -S /run/qmeventd-verb.sock'
+verb_pid=$(cat /run/qmeventd-verb.pid 2>/dev/null)
+[ -n "$verb_pid" ] && PIDS+=("$verb_pid")
+check "qmeventd status prints running" [ "$("$QMEVENTD" status)" = running ]
+check "a second start fails while it runs" eval '! "$QMEVENTD" start --socket /run/qmeventd-v2.sock 2>/dev/null'
+check "qmeventd stop ends it" eval '"$QMEVENTD" stop && wait_until 5 dead "$verb_pid"'
+check "qmeventd status after stop prints stopped" [ "$("$QMEVENTD" status)" = stopped ]
+check "start with a bad --kill-timeout is a usage error" eval '! "$QMEVENTD" start --kill-timeout x 2>/dev/null'
+unset PVE_DAEMON_PIDFILE
+
 # ---- the daemon under test -----------------------------------------------------------------
 PVE_QM_BIN=$TMP/qm "$QMEVENTD" -f -v -t 3 "$SOCK" 2>"$LOG" &
 QPID=$!
@@ -158,7 +173,7 @@ pid100=$(vm_pid 100)
 check "VM 100: qmeventd got its VMID from -pidfile" wait_until 10 log_has "100: QEMU pid $pid100 connected"
 check "VM 100: guest up" guest_image_wait_up /run/qemu-server/100.qmp 30
 t0=$SECONDS
-check "VM 100: system_powerdown accepted" guest_qmp /run/qemu-server/100.qmp system_powerdown >/dev/null
+check "VM 100: system_powerdown accepted" eval 'guest_qmp /run/qemu-server/100.qmp system_powerdown >/dev/null'
 check "VM 100: QEMU exits after the guest powered off" wait_until 10 dead "$pid100"
 check "VM 100: it quit on request, before the kill timeout" [ $((SECONDS - t0)) -lt 3 ]
 check "VM 100: qm cleanup 100 1 1" wait_until 5 qm_called "100 1 1"
