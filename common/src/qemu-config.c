@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "pve/string-util.h"
+#include "pve/ui-enums.h"
 
 /* ---- property-string field tables (from POST /nodes/{node}/qemu in api-schema.json) ------- */
 
@@ -596,37 +597,7 @@ const ApiSchema qemu_config_properties[] = {
         .typetext = "size=<integer> [,name=<string>]"
     ),
     API_PARAM_BOOL("keephugepages", .optional = true, API_DEFAULT_INT(0)),
-    API_PARAM_STRING(
-        "keyboard",
-        .optional = true,
-        .enum_values = API_ENUM(
-            "de",
-            "de-ch",
-            "da",
-            "en-gb",
-            "en-us",
-            "es",
-            "fi",
-            "fr",
-            "fr-be",
-            "fr-ca",
-            "fr-ch",
-            "hu",
-            "is",
-            "it",
-            "ja",
-            "lt",
-            "mk",
-            "nl",
-            "no",
-            "pl",
-            "pt",
-            "pt-br",
-            "sv",
-            "sl",
-            "tr"
-        )
-    ),
+    API_PARAM_STRING("keyboard", .optional = true, .enum_values = API_ENUM(PVE_KEYBOARD_LAYOUTS)),
     API_PARAM_BOOL("kvm", .optional = true, API_DEFAULT_INT(1)),
     API_PARAM_BOOL("localtime", .optional = true),
     API_PARAM_STRING(
