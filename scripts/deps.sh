@@ -10,11 +10,12 @@ build_pkgs=(
     libfuse3-dev fuse3 libsqlite3-dev sqlite3 libqb-dev zlib1g-dev
     libmicrohttpd-dev libcrypt-dev libpam0g-dev libcurl4-openssl-dev libgnutls28-dev
     libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev libcorosync-common-dev librrd-dev
+    libldap-dev
 )
 test_pkgs=(python3 procps iproute2 util-linux psmisc curl corosync jq openssl
     python3-proxmoxer python3-requests socat rrdcached rrdtool
     qemu-system-x86 qemu-utils lxc busybox-static xorriso bridge-utils
-    debootstrap systemd-container logrotate)
+    debootstrap systemd-container logrotate slapd ldap-utils)
 # Node.js for the OpenAPI validator (npm packages, see tests/integration/test-openapi.sh);
 # machines that already have node + npm (e.g. from another source) keep theirs
 command -v node >/dev/null && command -v npm >/dev/null || test_pkgs+=(nodejs npm)
@@ -37,5 +38,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Packages must not start system services here (slapd, corosync, rrdcached, nginx...): the
+    # tests and the node command run their own instances. policy-rc.d 101 = "action forbidden".
+    guard=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        guard=1
+    fi
+    rc=0
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+    [ -z "$guard" ] || rm -f /usr/sbin/policy-rc.d
+    exit $rc
 fi

@@ -18,11 +18,13 @@
 #include <unistd.h>
 
 #include "pve/api-env.h"
+#include "pve/auth-ldap.h"
 #include "pve/auth-ticket.h"
 #include "pve/cfs-file.h"
 #include "pve/cfs-ipc.h"
 #include "pve/log.h"
 #include "pve/paths.h"
+#include "pve/section-config.h"
 #include "pve/string-util.h"
 
 /* ---- key material --------------------------------------------------------------------------- */
@@ -372,6 +374,44 @@ static int pam_check(const char *user, const char *password, const char *rhost) 
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EACCES;
 }
 
+/* A realm of domains.cfg other than pam and pve: ldap checks against its servers; ad and openid
+ * cannot log in with a password here (ad is not implemented, openid logs in through its own
+ * endpoints upstream). */
+static int
+directory_check(const char *realm, const char *userid, size_t userlen, const char *password) {
+    _cleanup_free_ char *text = NULL, *pw = NULL, *pwpath = NULL, *msg = NULL;
+    _cleanup_free_ char *user = strndup(userid, userlen);
+    _cleanup_(section_config_freep) SectionConfig *domains = NULL;
+    size_t len = 0;
+    unsigned line = 0;
+    if (!user)
+        return -ENOMEM;
+    int r = cfs_file_read(PVE_CFS_DOMAINS_CFG, &text, &len);
+    if (r < 0)
+        return r == -ENOENT ? -EACCES : r;
+    r = section_config_parse(text, len, 0, &domains, &line, &msg);
+    if (r < 0)
+        return log_error_errno(-r, "domains.cfg line %u: %s", line, msg ?: "parse error");
+    const SectionConfigSection *s = section_config_find(domains, NULL, realm);
+    if (!s)
+        return -EACCES;
+    if (!streq(s->type, "ldap")) {
+        log_notice("realm '%s': password logins for type '%s' are not supported", realm, s->type);
+        return -EACCES;
+    }
+    if (asprintf(&pwpath, "priv/realm/%s.pw", realm) < 0)
+        return -ENOMEM;
+    r = cfs_file_read(pwpath, &pw, NULL);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    if (pw)
+        pw[strcspn(pw, "\n")] = 0;
+    r = auth_ldap_check(s, pw, user, password);
+    if (pw)
+        explicit_bzero(pw, strlen(pw));
+    return r == -ENOMEM ? r : r < 0 ? -EACCES : 0;
+}
+
 int api_auth_password(const char *userid, const char *password, const char *rhost) {
     const char *at = strrchr(userid, '@');
     if (!at || !userid_is_valid(userid))
@@ -395,7 +435,7 @@ int api_auth_password(const char *userid, const char *password, const char *rhos
             return -ENOMEM;
         return pam_check(user, password, rhost);
     }
-    return -EACCES; /* ldap, ad, openid: not supported */
+    return directory_check(realm, userid, (size_t) (at - userid), password);
 }
 
 /* ---- permission descriptors ----------------------------------------------------------------- */
