@@ -16,6 +16,7 @@
 #include "pve/cfs-file.h"
 #include "pve/gzip.h"
 #include "pve/log.h"
+#include "pve/metrics-prometheus.h"
 #include "pve/paths.h"
 #include "pve/string-util.h"
 
@@ -287,6 +288,34 @@ static int route(ApiServer *s, HttpRequest *req, ApiCall *call) {
     return 1;
 }
 
+/* GET /api2/prometheus/metrics: authenticated like any API call, Sys.Audit on / */
+static void reply_prometheus(ApiServer *s, HttpRequest *req) {
+    _cleanup_free_ char *userid = NULL;
+    const char *reason = NULL;
+    bool is_token = false;
+    if (api_auth_request(
+            http_request_header(req, "Cookie"), http_request_header(req, "Authorization"), &userid,
+            &is_token, &reason
+        ) < 0) {
+        api_server_reply(s, req, 401, reason, NULL, NULL, 0, NULL, NULL);
+        return;
+    }
+    _cleanup_(api_call_done) ApiCall call = API_CALL_INIT;
+    call.userdata = s->cfg.env;
+    call.client = api_server_client_address(s, req);
+    call.user = userid;
+    _cleanup_free_ char *text = NULL;
+    if (metrics_prometheus_collect(s->cfg.router, &call, &text) < 0 || !text) {
+        if (!call.status)
+            (void) api_call_fail(&call, 500, NULL, "unable to collect metrics");
+        reply_call(s, req, &call, API_FORMAT_JSON);
+        return;
+    }
+    api_server_reply(
+        s, req, 200, "OK", METRICS_PROMETHEUS_CONTENT_TYPE, text, strlen(text), NULL, userid
+    );
+}
+
 void api_server_handle(HttpRequest *req, void *userdata) {
     ApiServer *s = userdata;
     const char *path = http_request_path(req);
@@ -294,6 +323,10 @@ void api_server_handle(HttpRequest *req, void *userdata) {
 
     if (rest && streq(rest, "openapi.json") && http_request_method(req) == HTTP_METHOD_GET) {
         reply_openapi(s, req);
+        return;
+    }
+    if (rest && streq(rest, "prometheus/metrics") && http_request_method(req) == HTTP_METHOD_GET) {
+        reply_prometheus(s, req);
         return;
     }
     if (!rest) {

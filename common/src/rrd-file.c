@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * rrd-file: RRD file creation, updates (rrdcached or librrd) and rrddata fetches below one
- * directory (see rrd-file.h). The layout and conversions are rrd-def.c's.
+ * directory (see rrd-file.h), and the PNG graphs of the .../rrd endpoints. The layout and
+ * conversions are rrd-def.c's.
  */
 #include "pve/rrd-file.h"
 
@@ -11,6 +12,7 @@
 #include <pthread.h>
 #include <rrd.h>
 #include <rrd_client.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,5 +229,117 @@ int rrd_store_fetch(
         rrd_freemem(names[i]);
     rrd_freemem(names);
     rrd_freemem(data);
+    return r;
+}
+
+/* ---- PNG graphs ------------------------------------------------------------------------- */
+
+#define GRAPH_MAX_ARGS 32
+
+typedef struct GraphArgs {
+    char *v[GRAPH_MAX_ARGS];
+    int n;
+} GraphArgs;
+
+static void graph_args_done(GraphArgs *a) {
+    for (int i = 0; i < a->n; i++)
+        free(a->v[i]);
+}
+
+_printf_(2, 3) static int graph_arg(GraphArgs *a, const char *fmt, ...) {
+    if (a->n >= GRAPH_MAX_ARGS - 1)
+        return -E2BIG;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&a->v[a->n], fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return -ENOMEM;
+    a->n++;
+    return 0;
+}
+
+/* upstream's argument list: "-" (image returned, not written), PNG, 800x200, from now -
+ * reso * rows, one DEF (+ CDEF to percent for cpu/iowait) and LINE2 per data source. */
+static int graph_build_args(
+    GraphArgs *a,
+    const char *path,
+    unsigned span,
+    const char *const *ds,
+    size_t n_ds,
+    const char *cf
+) {
+    static const char *const colors[] = {"#00ddff", "#ff0000"};
+    int r = 0;
+    r = r < 0 ? r : graph_arg(a, "graphv");
+    r = r < 0 ? r : graph_arg(a, "-");
+    r = r < 0 ? r : graph_arg(a, "--imgformat=PNG");
+    r = r < 0 ? r : graph_arg(a, "--border=0");
+    r = r < 0 ? r : graph_arg(a, "--height=200");
+    r = r < 0 ? r : graph_arg(a, "--width=800");
+    r = r < 0 ? r : graph_arg(a, "--start=-%u", span);
+    r = r < 0 ? r : graph_arg(a, "--end=now");
+    r = r < 0 ? r : graph_arg(a, "--lower-limit=0");
+    r = r < 0 ? r : graph_arg(a, "--full-size-mode");
+    for (size_t i = 0; r >= 0 && i < n_ds; i++) {
+        const char *id = ds[i];
+        bool percent = streq(id, "cpu") || streq(id, "iowait");
+        r = graph_arg(a, "DEF:%s=%s:%s:%s", id, path, id, cf);
+        if (r >= 0 && percent)
+            r = graph_arg(a, "CDEF:%s_per=%s,100,*", id, id);
+        if (r >= 0)
+            r = graph_arg(a, "LINE2:%s%s%s:%s", id, percent ? "_per" : "", colors[i], id);
+    }
+    return r;
+}
+
+int rrd_store_graph(
+    RrdStore *s,
+    const char *relpath,
+    const char *timeframe,
+    const char *const *ds,
+    size_t n_ds,
+    const char *cf,
+    void **ret,
+    size_t *ret_len,
+    char **reterr
+) {
+    unsigned reso, rows;
+    if (rrd_timeframe(timeframe, &reso, &rows) < 0 || n_ds == 0 || n_ds > 2)
+        return -EINVAL;
+    _cleanup_free_ char *path = NULL;
+    if (rrd_store_path(s, relpath, &path) < 0)
+        return -ENOMEM;
+    _cleanup_(graph_args_done) GraphArgs a = {};
+    int r = graph_build_args(&a, path, reso * rows, ds, n_ds, cf ? cf : "AVERAGE");
+    if (r < 0)
+        return r;
+
+    STORE_LOCKED(s);
+    if (daemon_connect(s) && rrdc_flush(path) != 0) {
+        log_debug("rrdcached flush of %s failed: %s", path, rrd_error());
+        daemon_drop();
+    }
+    rrd_clear_error();
+    rrd_info_t *info = rrd_graph_v(a.n, a.v);
+    if (!info)
+        return fetch_fail(reterr, "RRD error: %s", rrd_error());
+    r = fetch_fail(reterr, "RRD error: %s", "no image");
+    for (rrd_info_t *i = info; i; i = i->next) {
+        if (i->type != RD_I_BLO || !streq(i->key, "image"))
+            continue;
+        if (reterr) {
+            free(*reterr);
+            *reterr = NULL;
+        }
+        size_t len = i->value.u_blo.size;
+        *ret = malloc(len ? len : 1);
+        if (*ret)
+            memcpy(*ret, i->value.u_blo.ptr, len);
+        *ret_len = len;
+        r = *ret ? 0 : -ENOMEM;
+        break;
+    }
+    rrd_info_free(info);
     return r;
 }

@@ -50,3 +50,22 @@ int rrd_store_fetch(
     json_t **ret,
     char **reterr
 );
+
+/*
+ * upstream's create_rrd_graph: an 800x200 PNG (full-size mode, lower limit 0, no border) of
+ * relpath's data sources ds[0..n_ds) (at most 2: cyan, then red; cpu and iowait scaled to
+ * percent) over the timeframe ending now, cf as in rrd_store_fetch. The file is flushed in
+ * rrdcached first. *ret gets the PNG bytes (malloc'd, *ret_len long). -EINVAL for an unknown
+ * timeframe or a bad ds count; -EIO with *reterr "RRD error: ..." when librrd fails.
+ */
+int rrd_store_graph(
+    RrdStore *s,
+    const char *relpath,
+    const char *timeframe,
+    const char *const *ds,
+    size_t n_ds,
+    const char *cf,
+    void **ret,
+    size_t *ret_len,
+    char **reterr
+);
