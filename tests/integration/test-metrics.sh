@@ -9,6 +9,7 @@
 # RRD files in a tmp dir) + pvedaemon + pvestatd with a 1 s cycle; no guests run.
 set -u
 . "$(dirname "$0")/lib-api.sh"
+. "$(dirname "$0")/lib-pveproxy.sh"
 PVESTATD=$(readlink -f "$ROOT/pvestatd/pvestatd")
 [ -x "$PVESTATD" ] || skip_all "pvestatd not built"
 command -v python3 >/dev/null || skip_all "python3 missing"
@@ -22,6 +23,7 @@ api_setup
 STATD_PID_FILE=$TMP/pvestatd.pid
 metrics_cleanup() {
     "$PVESTATD" stop --pidfile "$STATD_PID_FILE" >/dev/null 2>&1
+    pveproxy_stop
     rm -rf "$RRD_TMP"
     api_cleanup
 }
@@ -157,4 +159,18 @@ check "metrics with an API token -> 200 and VM 101 listed" \
     bash -c "[ '$CODE' = 200 ] && grep -q '^pve_guest_up{id=\"qemu/101\"' '$TMP/metrics-token.txt'"
 scrape -H "Authorization: PVEAPIToken=root@pam!scrape=00000000-0000-0000-0000-000000000000"
 check "metrics with a wrong token secret -> 401" [ "$CODE" = 401 ]
+scrape -H "Authorization: PVEAPIToken root@pam!scrape=$TOKVAL" # Prometheus' authorization: block
+check "token in the '<type> <credentials>' form Prometheus sends -> 200" [ "$CODE" = 200 ]
+
+# the same through pveproxy (HTTPS, drops to www-data)
+if pveproxy_start; then ok "pveproxy serves HTTPS"; else not_ok "pveproxy serves HTTPS" "$(cat "$TMP/pp.log")"; fi
+MURL=$PB/api2/prometheus/metrics
+scrape -k
+check "pveproxy: metrics without auth -> 401" [ "$CODE" = 401 ]
+scrape -k -H "Authorization: PVEAPIToken=root@pam!scrape=$TOKVAL"
+printf '%s\n' "$BODY" >"$TMP/metrics-proxy.txt"
+check "pveproxy: metrics with a token -> 200 text 0.0.4, node up and VM 101 listed" \
+    bash -c "[ '$CODE:$CTYPE' = '200:text/plain; version=0.0.4; charset=utf-8' ] &&
+             grep -q '^pve_node_up{id=\"node/$NODE\".*} 1$' '$TMP/metrics-proxy.txt' &&
+             grep -q '^pve_guest_up{id=\"qemu/101\"' '$TMP/metrics-proxy.txt'"
 api_finish
