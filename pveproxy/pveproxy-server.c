@@ -30,6 +30,7 @@
 #include "pve/string-util.h"
 #include "pveproxy-static.h"
 #include "pveproxy-tls.h"
+#include "pveproxy-websocket.h"
 
 /* ---- configuration -------------------------------------------------------------------------- */
 
@@ -248,6 +249,11 @@ static int forward(
     return forwarder_forward(s->fwd, api, req, call, route, node);
 }
 
+static int upgrade(ApiServer *api, HttpRequest *req, const ApiCall *call, void *ud) {
+    PpServer *s = ud;
+    return pp_websocket_upgrade(s->event, api, req, call);
+}
+
 static void fallback(HttpRequest *req, void *ud) {
     PpServer *s = ud;
     pp_static_serve(s->api, req, s->www_dir);
@@ -401,6 +407,7 @@ static int worker_main(unsigned index, void *ud) {
         .forward = forward,
         .fallback = fallback,
         .access_log = access_log,
+        .upgrade = upgrade,
         .userdata = s,
     };
     if (r >= 0)

@@ -390,5 +390,15 @@ void api_server_handle(HttpRequest *req, void *userdata) {
         return;
     if (r == 0)
         (void) api_call_run(&call);
+    if (r == 0 && call.status == 0 && s->cfg.upgrade && http_request_header(req, "Upgrade") &&
+        endswith(path, "websocket")) {
+        r = s->cfg.upgrade(s, req, &call, s->cfg.userdata);
+        if (r > 0)
+            return;
+        if (r < 0) {
+            api_server_reply(s, req, 500, NULL, NULL, NULL, 0, NULL, call.user);
+            return;
+        }
+    }
     reply_call(s, req, &call, f);
 }

@@ -470,6 +470,110 @@ int ticket_verify(
     return 0;
 }
 
+/* ---- console tickets ---------------------------------------------------------------------- */
+
+#define VNC_TICKET_PREFIX "PVEVNC:"
+
+static int vnc_signed_text(
+    const char *plain,
+    size_t plain_len,
+    const char *userid,
+    const char *path,
+    unsigned port,
+    char **ret
+) {
+    _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+    strbuf_printf(&b, "%.*s:%s:%s", (int) plain_len, plain, userid, path);
+    if (port > 0)
+        strbuf_printf(&b, ":%u", port);
+    return strbuf_finish(&b, ret, NULL);
+}
+
+int vnc_ticket_create(
+    const char *private_pem,
+    const char *userid,
+    const char *path,
+    unsigned port,
+    int64_t time,
+    char **ret_ticket
+) {
+    _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
+    _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = NULL;
+    _cleanup_free_ uint8_t *sig = NULL;
+    _cleanup_free_ char *sig64 = NULL, *text = NULL;
+    char plain[STRLEN(VNC_TICKET_PREFIX) + 9];
+    size_t siglen = 0;
+    int r;
+
+    assert(ret_ticket);
+    if (!private_pem || !userid || !path || time < 0 || time > UINT32_MAX)
+        return -EINVAL;
+    pkey = load_private(private_pem);
+    if (!pkey)
+        return -EINVAL;
+    snprintf(plain, sizeof(plain), VNC_TICKET_PREFIX "%08X", (unsigned) time);
+    r = vnc_signed_text(plain, strlen(plain), userid, path, port, &text);
+    if (r < 0)
+        return r;
+    md = EVP_MD_CTX_new();
+    if (!md)
+        return -ENOMEM;
+    if (EVP_DigestSignInit(md, NULL, ticket_md(TICKET_HASH_SHA1), NULL, pkey) <= 0 ||
+        EVP_DigestSign(md, NULL, &siglen, (const uint8_t *) text, strlen(text)) <= 0)
+        return -EIO;
+    sig = malloc(siglen);
+    if (!sig)
+        return -ENOMEM;
+    if (EVP_DigestSign(md, sig, &siglen, (const uint8_t *) text, strlen(text)) <= 0)
+        return -EIO;
+    r = auth_base64_encode(sig, siglen, true, &sig64);
+    if (r < 0)
+        return r;
+    return asprintf(ret_ticket, "%s::%s", plain, sig64) < 0 ? -ENOMEM : 0;
+}
+
+int vnc_ticket_verify(
+    const char *ticket,
+    const TicketKeys *keys,
+    const char *userid,
+    const char *path,
+    unsigned port,
+    int64_t now
+) {
+    _cleanup_free_ uint8_t *sig = NULL;
+    _cleanup_free_ char *text = NULL;
+    size_t siglen;
+    const size_t plain_len = STRLEN(VNC_TICKET_PREFIX) + 8;
+    uint32_t t = 0;
+    int r;
+
+    assert(keys);
+    if (!ticket || !userid || !path || !startswith(ticket, VNC_TICKET_PREFIX) ||
+        strlen(ticket) > 8192 || strncmp(ticket + plain_len, "::", 2) != 0)
+        return -EBADMSG;
+    for (size_t i = STRLEN(VNC_TICKET_PREFIX); i < plain_len; i++) {
+        char c = ticket[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
+            return -EBADMSG;
+        t = t << 4 | (uint32_t) unhex(c);
+    }
+    const char *sigtxt = ticket + plain_len + 2;
+    r = auth_base64_decode(sigtxt, strlen(sigtxt), &sig, &siglen);
+    if (r < 0)
+        return r == -ENOMEM ? r : -EBADMSG;
+    r = vnc_signed_text(ticket, plain_len, userid, path, port, &text);
+    if (r < 0)
+        return r;
+    r = keys->public_pem ? verify_signature(keys->public_pem, text, strlen(text), sig, siglen)
+                         : -EACCES;
+    if (r < 0 && r != -ENOMEM && keys->old_public_pem)
+        r = verify_signature(keys->old_public_pem, text, strlen(text), sig, siglen);
+    if (r < 0)
+        return r;
+    int64_t age = now - (int64_t) t;
+    return age > VNC_TICKET_MIN_AGE && age < VNC_TICKET_MAX_AGE ? 0 : -ETIME;
+}
+
 /* ---- CSRF -------------------------------------------------------------------------------- */
 
 static int hmac_sha256_b64(

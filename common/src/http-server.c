@@ -516,6 +516,74 @@ int http_reply(
     return request_queue_or_defer(req, status, resp);
 }
 
+/* ---- protocol upgrade ------------------------------------------------------------------ */
+
+struct HttpUpgrade {
+    HttpUpgradeFn fn;
+    void *userdata;
+    struct MHD_UpgradeResponseHandle *urh;
+};
+
+static void on_upgraded(
+    void *cls,
+    struct MHD_Connection *conn,
+    void *con_cls,
+    const char *extra,
+    size_t extra_len,
+    MHD_socket sock,
+    struct MHD_UpgradeResponseHandle *urh
+) {
+    HttpUpgrade *u = cls;
+    (void) conn;
+    (void) con_cls;
+    u->urh = urh;
+    u->fn(u, sock, extra, extra_len, u->userdata);
+}
+
+void http_upgrade_close(HttpUpgrade *u) {
+    if (!u)
+        return;
+    if (u->urh)
+        (void) MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+    free(u);
+}
+
+int http_reply_upgrade(
+    HttpRequest *req, const char *const *extra_headers, HttpUpgradeFn fn, void *userdata
+) {
+    assert(req);
+    assert(fn);
+    if (req->replied)
+        return -EALREADY;
+    if (!req->in_callback && !req->suspended)
+        return -EINVAL;
+    for (const char *const *h = extra_headers; h && h[0]; h += 2)
+        if (!h[1] || !header_value_ok(h[0]) || !header_value_ok(h[1]) || !*h[0])
+            return -EINVAL;
+    HttpUpgrade *u = calloc(1, sizeof(*u));
+    if (!u)
+        return -ENOMEM;
+    u->fn = fn;
+    u->userdata = userdata;
+    /* u belongs to MHD's callback from here; if the client vanishes before the 101 is out it
+     * leaks (one small struct), which is preferable to a use-after-free */
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgraded, u);
+    if (!resp) {
+        free(u);
+        return -ENOMEM;
+    }
+    bool ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, SERVER_NAME) == MHD_YES;
+    for (const char *const *h = extra_headers; ok && h && h[0]; h += 2)
+        ok = MHD_add_response_header(resp, h[0], h[1]) == MHD_YES;
+    if (!ok) {
+        MHD_destroy_response(resp);
+        free(u);
+        return -EINVAL;
+    }
+    req->replied = true;
+    return request_queue_or_defer(req, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+}
+
 int http_reply_status(HttpRequest *req, unsigned status, const char *reason) {
     return http_reply(req, status, reason, NULL, NULL, 0, NULL);
 }
@@ -1058,8 +1126,8 @@ int http_server_new(sd_event *e, const HttpServerConfig *cfg, HttpServer **ret) 
     if (cfg->upload_dir && !(s->upload_dir = strdup(cfg->upload_dir)))
         return -ENOMEM;
 
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (tls ? MHD_USE_TLS : 0) |
-                     (cfg->no_listen ? MHD_USE_NO_LISTEN_SOCKET : 0);
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
+                     (tls ? MHD_USE_TLS : 0) | (cfg->no_listen ? MHD_USE_NO_LISTEN_SOCKET : 0);
     struct MHD_OptionItem opts[16];
     size_t o = 0;
 #define OPT(k, v, p)                      \

@@ -28,6 +28,7 @@ int api_storage_register(ApiRouter *r);
 int api_rrd_register(ApiRouter *r);
 int api_qemu_register(ApiRouter *r);
 int api_lxc_register(ApiRouter *r);
+int api_console_register(ApiRouter *r);
 
 /* All of the above; 0 or the first error. */
 int api_register_all(ApiRouter *r);

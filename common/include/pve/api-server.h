@@ -45,6 +45,13 @@ typedef int (*ApiForwardFn
   const char *node,
   void *userdata);
 
+/*
+ * A call succeeded on a request that asks for a protocol upgrade (Upgrade header, path ending
+ * in "websocket"): the callback may take req over (answer it itself, e.g. 101 + relay) and
+ * return 1; 0 leaves the normal JSON answer; a negative errno answers 500.
+ */
+typedef int (*ApiUpgradeFn)(ApiServer *s, HttpRequest *req, const ApiCall *call, void *userdata);
+
 /* After every answer: for the access log. user may be NULL. */
 typedef void (*ApiAccessLogFn
 )(HttpRequest *req, unsigned status, size_t bytes, const char *user, void *userdata);
@@ -58,7 +65,8 @@ typedef struct ApiServerConfig {
     ApiForwardFn forward;
     HttpHandler fallback; /* non-/api2 requests; NULL: 501 "no such uri" */
     ApiAccessLogFn access_log;
-    void *userdata; /* for forward, fallback, access_log */
+    ApiUpgradeFn upgrade; /* NULL: upgrade requests get the plain answer */
+    void *userdata;       /* for forward, fallback, access_log, upgrade */
 } ApiServerConfig;
 
 int api_server_new(sd_event *e, const ApiServerConfig *cfg, ApiServer **ret);

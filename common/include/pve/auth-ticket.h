@@ -66,6 +66,31 @@ int ticket_verify(
     const char *ticket, const TicketKeys *keys, int64_t now, char **ret_userid, int64_t *ret_age
 );
 
+/*
+ * Console (VNC/terminal) tickets "PVEVNC:<%08X time>::<base64 sig>" (api.md §11): the signed
+ * text is "PVEVNC:<time>:<userid>:<path>:<port>" (":<port>" left out for port 0), so the
+ * data is not in clear. Valid for -20 < age < 40 s against the current or the old key.
+ * create: 0, -EINVAL, -ENOMEM, -EIO. verify: 0, -EBADMSG, -EACCES (signature/data mismatch),
+ * -ETIME, -EINVAL (unusable keys), -ENOMEM.
+ */
+#define VNC_TICKET_MIN_AGE (-20)
+#define VNC_TICKET_MAX_AGE 40
+int vnc_ticket_create(
+    const char *private_pem,
+    const char *userid,
+    const char *path,
+    unsigned port,
+    int64_t time,
+    char **ret_ticket
+);
+int vnc_ticket_verify(
+    const char *ticket,
+    const TicketKeys *keys,
+    const char *userid,
+    const char *path,
+    unsigned port,
+    int64_t now
+);
 /* CSRF token "%08X:" + base64-nopad(HMAC-SHA256(key = S, "%08X:<userid>")) with
  * S = base64-nopad(HMAC-SHA256(key = www key bytes, message = "")). ret is CSRF_TOKEN_LEN+1
  * bytes. 0, -EINVAL (time out of range), -EIO. */

@@ -171,6 +171,22 @@ int http_reply(
     size_t len,
     const char *const *extra_headers
 );
+/*
+ * Answer 101 Switching Protocols and take the connection over (websocket consoles). The
+ * response carries extra_headers (must include "Upgrade"; "Connection: Upgrade" is added).
+ * Once the 101 is out, fn runs with a bidirectional stream fd (the client socket, or for TLS
+ * a socket pair end the server encrypts behind; never shutdown() it), bytes the client sent
+ * after its request, and a handle: call http_upgrade_close(u) exactly once when done (it also
+ * closes fd). 0 or a negative errno as for http_reply().
+ */
+typedef struct HttpUpgrade HttpUpgrade;
+typedef void (*HttpUpgradeFn
+)(HttpUpgrade *u, int fd, const void *extra, size_t extra_len, void *userdata);
+int http_reply_upgrade(
+    HttpRequest *req, const char *const *extra_headers, HttpUpgradeFn fn, void *userdata
+);
+void http_upgrade_close(HttpUpgrade *u);
+
 /* Status and reason only, empty body (the HTTP layer's own protocol errors look like this). */
 int http_reply_status(HttpRequest *req, unsigned status, const char *reason);
 
