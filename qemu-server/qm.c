@@ -8,6 +8,7 @@
  *   qm showcmd <vmid> [--pretty]             the QEMU command line a start would run
  *   qm start|stop|shutdown|reset|suspend|resume <vmid> [--timeout <s>] [--forceStop]
  *   qm cleanup <vmid> <clean-shutdown> <guest-requested>
+ *   qm vncproxy <vmid>                       the VM's VNC socket on stdin/stdout
  *
  * `cleanup` is what qmeventd runs when a QEMU process ended: it waits for the process to be
  * really gone and removes the runtime files under the config lock; a config that no longer
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "pve/cfs-file.h"
+#include "pve/console-relay.h"
 #include "pve/guest-store.h"
 #include "pve/json-util.h"
 #include "pve/qemu-cmdline.h"
@@ -46,6 +48,7 @@ static int usage(FILE *f) {
         "       qm start|stop|shutdown|reset|suspend|resume <vmid> [--timeout <s>] "
         "[--forceStop]\n"
         "       qm cleanup <vmid> <clean-shutdown> <guest-requested>\n"
+        "       qm vncproxy <vmid>\n"
     );
     return f == stderr ? 2 : 0;
 }
@@ -218,6 +221,18 @@ static int cmd_cleanup(uint32_t vmid, bool clean, bool guest) {
     return 0;
 }
 
+/* qm vncproxy: the VM's VNC socket on stdin/stdout (for ssh-tunneled consoles). */
+static int cmd_vncproxy(uint32_t vmid) {
+    if (!qemu_vm_running(vmid))
+        return fail(-ESRCH, "VM not running");
+    int fd = console_vnc_connect(vmid);
+    if (fd < 0)
+        return fail(fd, "unable to connect to VNC socket");
+    console_relay(STDIN_FILENO, STDOUT_FILENO, fd);
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const struct option longopts[] = {
         {"verbose", no_argument, NULL, 'v'},       {"pretty", no_argument, NULL, 'p'},
@@ -267,6 +282,8 @@ int main(int argc, char **argv) {
         return cmd_config(vmid);
     if (streq(verb, "showcmd"))
         return cmd_showcmd(vmid, pretty);
+    if (streq(verb, "vncproxy"))
+        return cmd_vncproxy(vmid);
     if (streq(verb, "cleanup")) {
         if (argc - optind != 3)
             return usage(stderr);

@@ -27,6 +27,7 @@
 #include "pve/api-methods.h"
 #include "pve/auth-ticket.h"
 #include "pve/cfs-file.h"
+#include "pve/console-relay.h"
 #include "pve/json-util.h"
 #include "pve/paths.h"
 #include "pve/qmp.h"
@@ -77,20 +78,25 @@ static ssize_t pump(int from, int to) {
     return n;
 }
 
-/* Blocking bidirectional copy until either side closes. */
-static void relay(int a, int b) {
-    struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+void console_relay(int a_in, int a_out, int b) {
+    struct pollfd p[2] = {{.fd = a_in, .events = POLLIN}, {.fd = b, .events = POLLIN}};
     for (;;) {
         if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
             return;
         }
-        if (p[0].revents && pump(a, b) <= 0)
+        if (p[0].revents && pump(a_in, b) <= 0)
             return;
-        if (p[1].revents && pump(b, a) <= 0)
+        if (p[1].revents && pump(b, a_out) <= 0)
             return;
     }
+}
+
+int console_vnc_connect(uint32_t vmid) {
+    char path[64];
+    snprintf(path, sizeof(path), PVE_QEMU_RUNDIR "/%u.vnc", vmid);
+    return connect_unix(path);
 }
 
 static int vnc_worker(TaskWorker *w, void *userdata) {
@@ -110,17 +116,18 @@ static int vnc_worker(TaskWorker *w, void *userdata) {
         task_set_error(w, "accept failed: %s", strerror(errno));
         return -errno;
     }
-    char path[64];
-    snprintf(path, sizeof(path), PVE_QEMU_RUNDIR "/%u.vnc", j->vmid);
-    int v = connect_unix(path);
+    int v = console_vnc_connect(j->vmid);
     if (v < 0) {
         close(c);
-        task_set_error(w, "unable to connect to VNC socket '%s' - %s", path, strerror(-v));
+        task_set_error(
+            w, "unable to connect to VNC socket '" PVE_QEMU_RUNDIR "/%u.vnc' - %s", j->vmid,
+            strerror(-v)
+        );
         return v;
     }
     printf("connected to VNC socket of VM %u\n", j->vmid);
     fflush(stdout);
-    relay(c, v);
+    console_relay(c, c, v);
     close(c);
     close(v);
     return 0;

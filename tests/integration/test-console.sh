@@ -98,6 +98,11 @@ U3=$(jget .data.upid)
 api_wait_task "$U3" 20
 check "vncproxy without a client fails after the timeout" matches "$TASK_EXIT" "*connection timed out*"
 
+# ---- qm vncproxy: the VNC socket on stdin/stdout -----------------------------------------------
+QM=$(readlink -f "$ROOT/qemu-server/qm")
+check "qm vncproxy 100 relays the RFB banner to stdout" eval '[ "$( (sleep 1) | timeout 10 "$QM" vncproxy 100 | head -c 12)" = "RFB 003.008" ]'
+check "qm vncproxy of a VM that does not run fails" eval '! timeout 10 "$QM" vncproxy 555 </dev/null 2>/dev/null'
+
 # ---- permissions and bad input -----------------------------------------------------------------
 add_pve_user audit@pve secret123 PVEAuditor /
 login audit@pve secret123
