@@ -262,7 +262,8 @@ static int h_vncproxy(ApiCall *call) {
 
 static int h_vncwebsocket(ApiCall *call) {
     uint32_t vmid = api_guest_vmid(call);
-    int r = api_node_check_local(call);
+    _cleanup_(guest_config_freep) GuestConfig *c = NULL;
+    int r = api_guest_load(call, GUEST_TYPE_QEMU, vmid, &c, NULL); /* the VM exists here */
     if (r < 0)
         return r;
     long long port = 0;

@@ -67,6 +67,8 @@ check "ticket for another port: 403" [ "$(head -1 <<<"$OUT")" = "STATUS 403" ]
 check "after refusals the vncproxy task still waits for its client" [ "$(task_status "$UPID")" = running ]
 out=$(curl -ks -b "PVEAuthCookie=$TICKET" "$PB/api2/json/nodes/$NODE/qemu/100/vncwebsocket?port=$PORT&vncticket=$ENC")
 check "GET without Upgrade: JSON {port}" [ "$(jq -r .data.port <<<"$out")" = "$PORT" ]
+out=$(curl -ks -o /dev/null -w '%{http_code}' -b "PVEAuthCookie=$TICKET" "$PB/api2/json/nodes/$NODE/qemu/555/vncwebsocket?port=$PORT&vncticket=$ENC")
+check "vncwebsocket for a VM that does not exist: 500" [ "$out" = 500 ]
 api POST /access/vncticket -d authid=root@pam --data-urlencode "vncticket=$VT" -d path=/vms/100 -d privs=VM.Console -d port="$PORT"
 check "/access/vncticket: valid ticket and privs -> 200 null" eval '[ "$CODE" = 200 ] && [ "$(jq -c .data <<<"$BODY")" = null ]'
 api POST /access/vncticket -d authid=root@pam --data-urlencode "vncticket=$VT" -d path=/vms/101 -d privs=VM.Console -d port="$PORT"
