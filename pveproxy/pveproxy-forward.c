@@ -490,9 +490,12 @@ int forwarder_forward(
     }
     if (m != HTTP_METHOD_GET && m != HTTP_METHOD_POST)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, http_method_to_string(m));
-    if (route == API_ROUTE_DAEMON)
-        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    else {
+    if (route == API_ROUTE_DAEMON) {
+        /* GETs reuse kept-alive connections to pvedaemon (libcurl retries a GET once on a
+         * connection that died idle); anything else gets its own, never retried */
+        if (m != HTTP_METHOD_GET)
+            curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    } else {
         _cleanup_free_ char *ca = NULL;
         size_t calen = 0;
         if (cfs_file_read("pve-root-ca.pem", &ca, &calen) >= 0) {

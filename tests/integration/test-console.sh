@@ -105,6 +105,20 @@ QM=$(readlink -f "$ROOT/qemu-server/qm")
 check "qm vncproxy 100 relays the RFB banner to stdout" eval '[ "$( (sleep 1) | timeout 10 "$QM" vncproxy 100 | head -c 12)" = "RFB 003.008" ]'
 check "qm vncproxy of a VM that does not run fails" eval '! timeout 10 "$QM" vncproxy 555 </dev/null 2>/dev/null'
 
+# ---- pveproxy stops with a console open ----------------------------------------------------------
+api POST "/nodes/$NODE/qemu/100/vncproxy" -d websocket=1
+P4=$(jget .data.port) U4=$(jget .data.upid) T4=$(printf '%s' "$(jget .data.ticket)" | jq -sRr @uri)
+ws "port=$P4&vncticket=$T4" hold >"$TMP/hold.out" &
+HOLD=$!
+wait_until 10 grep -q "^BANNER RFB" "$TMP/hold.out"
+check "a held console shows the banner" grep -q "^BANNER RFB 003.008" "$TMP/hold.out"
+pveproxy_stop
+check "pveproxy stops with an open console (no SIGKILL needed)" [ $? = 0 ]
+wait "$HOLD"
+check "the client sees its connection end" grep -q "^EOF" "$TMP/hold.out"
+api_wait_task "$U4" 15
+check "the task of that console ends OK" [ "$TASK_EXIT" = OK ]
+
 # ---- permissions and bad input -----------------------------------------------------------------
 add_pve_user audit@pve secret123 PVEAuditor /
 login audit@pve secret123

@@ -135,7 +135,7 @@ for d in pmxcfs pvedaemon pveproxy pvestatd; do
     out=$(G "$d" status 2>&1)
     check "'$d status' inside the guest prints running" matches "$out" running
 done
-check "the installed /etc/default/pveproxy passes 'pveproxy --check'" eval 'G pveproxy --check >/dev/null'
+check "the installed /etc/default/pveproxy passes 'pveproxy --check'" eval 'G pveproxy --check >/dev/null 2>&1'
 check "tmpfiles made /var/log/pve/tasks for www-data at boot" \
     matches "$(G stat -c %U:%a /var/log/pve/tasks 2>&1)" "www-data:755"
 check "/etc/pve is the pmxcfs FUSE mount" eval 'G findmnt -n -o FSTYPE /etc/pve | grep -q fuse'
@@ -165,7 +165,8 @@ CODE= BODY=
 # --- reload keeps serving ------------------------------------------------------------------
 main_pid() { G systemctl show "$1" -p MainPID --value; }
 pp_pid=$(main_pid pveproxy)
-(for i in $(seq 60); do api8006 /version; echo; sleep 0.05; done) >"$TMP/during-reload" &
+# in-process calls and GETs forwarded to pvedaemon (over kept-alive connections)
+(for i in $(seq 40); do api8006 /version; echo; api8006 "/nodes/$HOST/services"; echo; sleep 0.05; done) >"$TMP/during-reload" &
 load=$!
 sleep 0.5
 check "systemctl reload pveproxy succeeds" G systemctl reload pveproxy

@@ -4,6 +4,7 @@
 #   ws-client.py HOST PORT PATH?QUERY COOKIE MODE
 # MODE rfb: print the handshake result, the first 12 bytes from the server (the RFB banner),
 #           answer the banner, print the size of the reply, ping, then close.
+# MODE hold: print the banner, then wait until the server ends the connection.
 # MODE unmasked: send an unmasked frame after the handshake and print the close code.
 # Prints lines "STATUS <code>", "ACCEPT ok|bad", "PROTO <p>", "BANNER <text>", "REPLY <n>",
 # "PONG <text>", "CLOSE <code>", "EOF".
@@ -95,6 +96,11 @@ try:
             if op == 8:
                 print("CLOSE", struct.unpack("!H", p[:2])[0])
                 break
+    elif mode == "hold":
+        print("BANNER", read_data(12).decode(errors="replace").strip(), flush=True)
+        s.settimeout(60)
+        while True:
+            read_frame()
     elif mode == "unmasked":
         send_frame(2, b"RFB 003.008\n", masked=False)
         while True:
