@@ -374,9 +374,8 @@ static int pam_check(const char *user, const char *password, const char *rhost) 
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EACCES;
 }
 
-/* A realm of domains.cfg other than pam and pve: ldap checks against its servers; ad and openid
- * cannot log in with a password here (ad is not implemented, openid logs in through its own
- * endpoints upstream). */
+/* A realm of domains.cfg other than pam and pve: ldap and ad check against their servers;
+ * openid cannot log in with a password (it logs in through its own endpoints upstream). */
 static int
 directory_check(const char *realm, const char *userid, size_t userlen, const char *password) {
     _cleanup_free_ char *text = NULL, *pw = NULL, *pwpath = NULL, *msg = NULL;
@@ -395,6 +394,10 @@ directory_check(const char *realm, const char *userid, size_t userlen, const cha
     const SectionConfigSection *s = section_config_find(domains, NULL, realm);
     if (!s)
         return -EACCES;
+    if (streq(s->type, "ad")) {
+        r = auth_ad_check(s, user, password);
+        return r == -ENOMEM ? r : r < 0 ? -EACCES : 0;
+    }
     if (!streq(s->type, "ldap")) {
         log_notice("realm '%s': password logins for type '%s' are not supported", realm, s->type);
         return -EACCES;

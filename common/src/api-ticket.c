@@ -68,18 +68,10 @@ static int h_ticket(ApiCall *call) {
     if (r < 0)
         return r;
 
-    bool ok = false;
-    if (userid_is_valid(userid)) {
-        if (startswith(password, "PVE:")) {
-            _cleanup_free_ char *tuser = NULL;
-            if (api_auth_verify_ticket(password, &tuser) >= 0 &&
-                (streq(tuser, userid) || streq(tuser, "root@pam")))
-                ok = true;
-        } else if (api_auth_password(userid, password, call->client) >= 0)
-            ok = true;
-    }
-
+    /* user.cfg first, as upstream: a user that is unknown, disabled or expired here is refused
+     * without asking the realm (no directory traffic, no lockout counted there) */
     _cleanup_(user_cfg_freep) UserCfg *cfg = NULL;
+    bool ok = userid_is_valid(userid);
     if (ok) {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
@@ -93,6 +85,14 @@ static int h_ticket(ApiCall *call) {
     }
     if (ok && !streq(userid, "root@pam") && !user_cfg_is_active(cfg, userid, time(NULL)))
         ok = false;
+    if (ok) {
+        if (startswith(password, "PVE:")) {
+            _cleanup_free_ char *tuser = NULL;
+            ok = api_auth_verify_ticket(password, &tuser) >= 0 &&
+                 (streq(tuser, userid) || streq(tuser, "root@pam"));
+        } else
+            ok = api_auth_password(userid, password, call->client) >= 0;
+    }
     if (!ok)
         return login_failed(call, userid);
 

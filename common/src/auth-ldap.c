@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * auth-ldap: password checks against LDAP realms (see auth-ldap.h).
+ * auth-ldap: password checks against LDAP and Active Directory realms (see auth-ldap.h).
  */
 #include "pve/auth-ldap.h"
 
@@ -156,6 +156,62 @@ static int check_on_server(
     return rc == LDAP_SUCCESS ? 0 : -EACCES;
 }
 
+/* Try each server in order until one answers (r != -EHOSTUNREACH). */
+static int for_each_server(
+    const SectionConfigSection *realm,
+    int (*fn)(const SectionConfigSection *, const char *, const void *),
+    const void *userdata
+) {
+    const char *servers[] = {
+        section_config_get(realm, "server1"), section_config_get(realm, "server2")};
+    int r = -EHOSTUNREACH;
+    for (size_t i = 0; i < ELEMENTSOF(servers) && r == -EHOSTUNREACH; i++)
+        if (servers[i])
+            r = fn(realm, servers[i], userdata);
+    return r;
+}
+
+typedef struct {
+    const char *bind_password, *user, *password;
+} Credentials;
+
+static int ldap_on_server(const SectionConfigSection *realm, const char *server, const void *u) {
+    const Credentials *c = u;
+    return check_on_server(realm, server, c->bind_password, c->user, c->password);
+}
+
+/* AD: one bind as the user principal name, no search. */
+static int ad_on_server(const SectionConfigSection *realm, const char *server, const void *u) {
+    const Credentials *c = u;
+    _cleanup_(ldap_unbindp) LDAP *l = NULL;
+    int r = connect_server(realm, server, &l);
+    if (r < 0)
+        return r;
+    int rc = simple_bind(l, c->user, c->password);
+    if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT) {
+        log_warning("realm '%s': server %s: %s", realm->id, server, ldap_err2string(rc));
+        return -EHOSTUNREACH;
+    }
+    if (rc != LDAP_SUCCESS)
+        log_notice("realm '%s': bind as '%s' failed: %s", realm->id, c->user, ldap_err2string(rc));
+    return rc == LDAP_SUCCESS ? 0 : -EACCES;
+}
+
+int auth_ad_check(const SectionConfigSection *realm, const char *user, const char *password) {
+    if (!password || !*password)
+        return -EACCES;
+    if (!section_config_get(realm, "server1"))
+        return log_error_errno(EINVAL, "realm '%s': server1 is required", realm->id);
+    const char *domain = section_config_get(realm, "domain");
+    _cleanup_free_ char *upn = NULL;
+    if (!strchr(user, '@') && domain && *domain) {
+        if (asprintf(&upn, "%s@%s", user, domain) < 0)
+            return -ENOMEM;
+        user = upn;
+    }
+    return for_each_server(realm, ad_on_server, &(Credentials){.user = user, .password = password});
+}
+
 int auth_ldap_check(
     const SectionConfigSection *realm,
     const char *bind_password,
@@ -169,11 +225,8 @@ int auth_ldap_check(
         return log_error_errno(
             EINVAL, "realm '%s': base_dn, user_attr and server1 are required", realm->id
         );
-    const char *servers[] = {
-        section_config_get(realm, "server1"), section_config_get(realm, "server2")};
-    int r = -EHOSTUNREACH;
-    for (size_t i = 0; i < ELEMENTSOF(servers) && r == -EHOSTUNREACH; i++)
-        if (servers[i])
-            r = check_on_server(realm, servers[i], bind_password, user, password);
-    return r;
+    return for_each_server(
+        realm, ldap_on_server,
+        &(Credentials){.bind_password = bind_password, .user = user, .password = password}
+    );
 }

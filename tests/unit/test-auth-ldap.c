@@ -60,10 +60,28 @@ static void test_refused_without_traffic(void **state) {
     section_config_free(c);
 }
 
+static void test_ad_refused_without_traffic(void **state) {
+    (void) state;
+    SectionConfig *c = realm("ad: r\n\tdomain example.com\n\tserver1 192.0.2.1\n");
+    const SectionConfigSection *s = section_config_find(c, NULL, "r");
+    assert_int_equal(auth_ad_check(s, "alice", ""), -EACCES);
+    assert_int_equal(auth_ad_check(s, "alice", NULL), -EACCES);
+    section_config_free(c);
+
+    c = realm("ad: r\n\tdomain example.com\n");
+    assert_int_equal(auth_ad_check(section_config_find(c, NULL, "r"), "a", "pw"), -EINVAL);
+    section_config_free(c);
+
+    c = realm("ad: r\n\tserver1 192.0.2.1\n\tmode bogus\n");
+    assert_int_equal(auth_ad_check(section_config_find(c, NULL, "r"), "a", "pw"), -EINVAL);
+    section_config_free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filter_escape),
         cmocka_unit_test(test_refused_without_traffic),
+        cmocka_unit_test(test_ad_refused_without_traffic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,10 @@
  * one entry with `<user_attr>=<user>` (plus `filter` when set), then bind as that entry with
  * the user's password. Empty passwords are refused before any network traffic (an LDAP bind
  * with an empty password is an anonymous bind that "succeeds").
+ * An `ad` realm (Active Directory) is simpler, as upstream's AD plugin: connect the same way
+ * (server1/server2, mode, port, verify) and bind directly as the user principal name
+ * `<user>@<domain>` (the user as given when it already contains an `@` or the realm has no
+ * `domain`); no search.
  */
 #pragma once
 
@@ -29,3 +33,6 @@ int auth_ldap_check(
     const char *user,
     const char *password
 );
+
+/* Check user's password against an `ad` section of domains.cfg; returns as auth_ldap_check. */
+int auth_ad_check(const SectionConfigSection *realm, const char *user, const char *password);
