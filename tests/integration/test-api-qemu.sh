@@ -3,7 +3,8 @@
 # QEMU VMs through the API with real QEMU processes: create (existing and newly allocated
 # disks, generated MAC, defaults), config with digest and pending changes, start (tap on a
 # bridge, live QMP), ACPI shutdown seen through by qmeventd, stop, reset/suspend/resume, a
-# guest that ignores ACPI (timeout, forceStop), permissions, bad input, destroy with its disks.
+# guest that ignores ACPI (timeout, forceStop), a missing bridge, an unusable QEMU binary, a full
+# storage during create, permissions, bad input, destroy with its disks.
 # Runs in its own network namespace and /run (API_GUESTS=1).
 set -u
 API_GUESTS=1
@@ -182,6 +183,34 @@ check "shutdown with forceStop stops it" [ "$TASK_EXIT" = OK -a "$(vm_status 103
 api PUT "/nodes/$NODE/qemu/103/config" --data-urlencode "net0=e1000,bridge=vmbr9"
 api POST "/nodes/$NODE/qemu/103/status/start"; api_wait_task "$(jget .data)"
 check "start with a missing bridge fails naming it" eval 'matches "$TASK_EXIT" "*bridge ?vmbr9? does not exist*" && [ "$(vm_status 103)" = stopped ]'
+
+# ---- QEMU missing ------------------------------------------------------------------------------
+api PUT "/nodes/$NODE/qemu/103/config" --data-urlencode "net0=e1000,bridge=vmbr0"
+: >"$TMP/no-qemu" # an empty, non-executable file where QEMU is (in this mount namespace only)
+mount --bind "$TMP/no-qemu" /usr/bin/qemu-system-x86_64
+api POST "/nodes/$NODE/qemu/103/status/start"; api_wait_task "$(jget .data)"
+umount /usr/bin/qemu-system-x86_64
+echo "# task error: $TASK_EXIT"
+check "start without a usable QEMU fails naming the binary" eval 'matches "$TASK_EXIT" "*/usr/bin/qemu-system-x86_64*" && [ "$(vm_status 103)" = stopped ]'
+check "... leaving no pid file, QMP socket or tap behind" \
+    eval '[ ! -e /run/qemu-server/103.pid ] && [ ! -e /run/qemu-server/103.qmp ] && ! ip link show tap103i0 >/dev/null 2>&1'
+check "... and no lock in the config" eval '! grep -q "^lock:" "$MNT/nodes/$NODE/qemu-server/103.conf"'
+
+# ---- disk full ---------------------------------------------------------------------------------
+mkdir -p "$TMP/small" && mount -t tmpfs -o size=1m tmpfs "$TMP/small"
+printf 'dir: small\n\tpath %s\n\tcontent images\n' "$TMP/small" >>"$MNT/storage.cfg"
+mkdir -p "$TMP/small/images"
+dd if=/dev/zero of="$TMP/small/fill" bs=64k 2>/dev/null # until ENOSPC
+api POST "/nodes/$NODE/qemu" -d vmid=120 -d kvm=0 -d memory=64 \
+    --data-urlencode "scsi0=vmstore:1" --data-urlencode "scsi1=small:1,format=qcow2"
+api_wait_task "$(jget .data)"
+echo "# task error: $TASK_EXIT"
+check "create with a disk on a full storage fails with ENOSPC's text" matches "$TASK_EXIT" "*No space left on device*"
+check "... leaves no config" [ ! -e "$MNT/nodes/$NODE/qemu-server/120.conf" ]
+check "... and frees the disk it had already allocated on the other storage" \
+    eval '[ -z "$(ls "$VZ/images/120" 2>/dev/null)" ] && [ -z "$(ls "$TMP/small/images/120" 2>/dev/null)" ]'
+umount "$TMP/small"
+sed -i '/^dir: small/,$d' "$MNT/storage.cfg"
 
 # ---- permissions ------------------------------------------------------------------------------
 add_pve_user auditor@pve secret1 PVEAuditor
