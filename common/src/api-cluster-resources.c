@@ -470,6 +470,7 @@ static struct {
     char *user, *type, *version;
     uint64_t at;
     json_t *result;
+    char *text; /* result serialized once: serializing is most of a cached answer's cost */
 } res_cache[RESOURCES_CACHE_SIZE];
 static unsigned res_cache_next;
 
@@ -479,19 +480,19 @@ static uint64_t now_usec(void) {
     return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
-static json_t *res_cache_get(const char *user, const char *type, const char *version) {
+static int res_cache_index(const char *user, const char *type, const char *version) {
     uint64_t now = now_usec();
     for (unsigned i = 0; i < RESOURCES_CACHE_SIZE; i++)
         if (res_cache[i].result && now - res_cache[i].at < RESOURCES_CACHE_USEC &&
             streq(res_cache[i].user, user) && streq(res_cache[i].type, type) &&
             streq(res_cache[i].version, version))
-            return json_incref(res_cache[i].result);
-    return NULL;
+            return (int) i;
+    return -1;
 }
 
 static void res_cache_put(const char *user, const char *type, const char *version, json_t *result) {
-    char *u = strdup(user), *t = strdup(type), *v = strdup(version);
-    if (!u || !t || !v) {
+    char *u = strdup(user), *t = strdup(type), *v = strdup(version), *text = NULL;
+    if (!u || !t || !v || json_util_dump(result, JSON_UTIL_DUMP_SORT_KEYS, &text) < 0) {
         free(u);
         free(t);
         free(v);
@@ -501,10 +502,12 @@ static void res_cache_put(const char *user, const char *type, const char *versio
     free(res_cache[i].user);
     free(res_cache[i].type);
     free(res_cache[i].version);
+    free(res_cache[i].text);
     json_decref(res_cache[i].result);
     res_cache[i].user = u;
     res_cache[i].type = t;
     res_cache[i].version = v;
+    res_cache[i].text = text;
     res_cache[i].at = now_usec();
     res_cache[i].result = json_incref(result);
 }
@@ -517,9 +520,11 @@ int cluster_h_resources(ApiCall *call) {
     _cleanup_free_ char *version = NULL;
     if (cfs_ipc_get_fs_version(&version, NULL) < 0)
         return resources_build(call); /* no version to key on: no cache */
-    json_t *hit = res_cache_get(api_user(call), type ?: "", version);
-    if (hit)
-        return api_call_set_result(call, hit);
+    int hit = res_cache_index(api_user(call), type ?: "", version);
+    if (hit >= 0)
+        return api_call_set_result_text(
+            call, json_incref(res_cache[hit].result), res_cache[hit].text
+        );
     int r = resources_build(call);
     if (r >= 0 && call->result)
         res_cache_put(api_user(call), type ?: "", version, call->result);

@@ -543,6 +543,7 @@ void api_call_done(ApiCall *call) {
         return;
     json_decref(call->params);
     json_decref(call->result);
+    free(call->result_text);
     json_decref(call->changes);
     json_decref(call->errors);
     free(call->message);
@@ -554,7 +555,40 @@ int api_call_set_result(ApiCall *call, json_t *data) {
         return -ENOMEM;
     json_decref(call->result);
     call->result = data;
+    free(call->result_text);
+    call->result_text = NULL;
     return 0;
+}
+
+int api_call_set_result_text(ApiCall *call, json_t *data, const char *text) {
+    char *copy = strdup(text);
+    int r = api_call_set_result(call, data);
+    if (r < 0 || !copy) {
+        free(copy);
+        return r < 0 ? r : -ENOMEM;
+    }
+    call->result_text = copy;
+    return 0;
+}
+
+/* The success envelope around an already serialized result: the keys in jansson's sorted
+ * order (changes, data, success, total), compact, as the generic path prints them. */
+static int envelope_with_text(const ApiCall *call, ApiFormat fmt, char **ret) {
+    _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+    _cleanup_free_ char *changes = NULL;
+    if (call->changes && json_util_dump(call->changes, JSON_UTIL_DUMP_SORT_KEYS, &changes) < 0)
+        return -ENOMEM;
+    strbuf_append(&b, "{");
+    if (changes)
+        strbuf_printf(&b, "\"changes\":%s,", changes);
+    strbuf_append(&b, "\"data\":");
+    strbuf_append(&b, call->result_text);
+    if (fmt == API_FORMAT_EXTJS)
+        strbuf_append(&b, ",\"success\":1");
+    if (call->has_total)
+        strbuf_printf(&b, ",\"total\":%lld", call->total);
+    strbuf_append(&b, "}");
+    return strbuf_finish(&b, ret, NULL);
 }
 
 void api_call_set_total(ApiCall *call, long long total) {
@@ -730,6 +764,17 @@ int api_call_format(const ApiCall *call, ApiFormat fmt, ApiResponse *ret) {
     if (!o)
         return -ENOMEM;
     int r = 0;
+    if (!failed && call->result_text) {
+        r = envelope_with_text(call, fmt, &body);
+        if (r < 0)
+            return r;
+        reason = strdup("OK");
+        if (!reason)
+            return -ENOMEM;
+        *ret = (ApiResponse){.status = 200, .reason = TAKE_PTR(reason), .body_len = strlen(body)};
+        ret->body = TAKE_PTR(body);
+        return 0;
+    }
     if (!failed) {
         r |= json_util_set_new(o, "data", call->result ? json_incref(call->result) : json_null());
         if (call->has_total)

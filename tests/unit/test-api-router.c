@@ -356,6 +356,45 @@ static void test_envelopes(void **state) {
     );
 }
 
+/* A result set with its serialized text formats byte for byte as the generic path does. */
+static void test_result_text(void **state) {
+    (void) state;
+    const char *results[] = {
+        "[{\"b\":1,\"a\":\"x\"},{\"c\":[1.5,null,true]}]", "{\"z\":{\"y\":2,\"x\":1}}", "\"s\"",
+        "3"};
+    for (size_t i = 0; i < sizeof results / sizeof *results; i++)
+        for (int fmt = 0; fmt < _API_FORMAT_MAX; fmt++)
+            for (int extras = 0; extras < 4; extras++) {
+                ApiCall plain = API_CALL_INIT, cached = API_CALL_INIT;
+                _cleanup_free_ char *text = NULL;
+                assert_int_equal(api_call_set_result(&plain, parse(results[i])), 0);
+                assert_int_equal(json_util_dump(plain.result, JSON_UTIL_DUMP_SORT_KEYS, &text), 0);
+                assert_int_equal(api_call_set_result_text(&cached, parse(results[i]), text), 0);
+                if (extras & 1) {
+                    api_call_set_total(&plain, 42);
+                    api_call_set_total(&cached, 42);
+                }
+                if (extras & 2) {
+                    plain.changes = parse("{\"k\":\"v\",\"a\":1}");
+                    cached.changes = parse("{\"k\":\"v\",\"a\":1}");
+                }
+                ApiResponse a = {0}, b = {0};
+                assert_int_equal(api_call_format(&plain, (ApiFormat) fmt, &a), 0);
+                assert_int_equal(api_call_format(&cached, (ApiFormat) fmt, &b), 0);
+                assert_string_equal(a.body, b.body);
+                assert_int_equal(a.body_len, b.body_len);
+                assert_int_equal(a.status, b.status);
+                assert_string_equal(a.reason, b.reason);
+                api_response_done(&a);
+                api_response_done(&b);
+                /* a later plain result replaces the text */
+                assert_int_equal(api_call_set_result(&cached, parse("[2]")), 0);
+                assert_null(cached.result_text);
+                api_call_done(&plain);
+                api_call_done(&cached);
+            }
+}
+
 static void test_permissions(void **state) {
     (void) state;
     ApiPermUser u;
@@ -524,7 +563,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup),    cmocka_unit_test(test_merge),
         cmocka_unit_test(test_envelopes), cmocka_unit_test(test_permissions),
-        cmocka_unit_test(test_openapi),
+        cmocka_unit_test(test_openapi),   cmocka_unit_test(test_result_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

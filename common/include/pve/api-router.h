@@ -155,7 +155,8 @@ struct ApiCall {
     void *userdata;          /* the server's context; borrowed */
 
     /* out (handler) */
-    json_t *result; /* owned; NULL = null */
+    json_t *result;    /* owned; NULL = null */
+    char *result_text; /* owned, optional: result as compact key-sorted JSON (a cached answer) */
     long long total;
     bool has_total;
     json_t *changes; /* owned, optional */
@@ -175,6 +176,12 @@ void api_call_done(ApiCall *call);
 
 /* Set the result (steals data, also on failure: NULL data means OOM -> -ENOMEM). */
 int api_call_set_result(ApiCall *call, json_t *data);
+/*
+ * Set the result together with its serialized form (compact, keys sorted, as json_dumps with
+ * JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY prints it), so that api_call_format() need not
+ * serialize it again: for answers a handler caches. Steals data; text is copied.
+ */
+int api_call_set_result_text(ApiCall *call, json_t *data, const char *text);
 void api_call_set_total(ApiCall *call, long long total);
 /*
  * Record an error (message printf-style, errors stolen, may be NULL). Returns a negative errno
