@@ -175,8 +175,23 @@ static int parse_options(int argc, char **argv, const ApiMethod *m, Args *a) {
 
 /* ---- output --------------------------------------------------------------------------------- */
 
+/* A download answer: the file's bytes on stdout. */
+static int print_download(const char *path) {
+    _cleanup_fclose_ FILE *in = fopen(path, "re");
+    if (!in)
+        return log_error_errno(errno, "unable to open file '%s': %m", path);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, stdout) != n)
+            return -EIO;
+    return ferror(in) ? -EIO : 0;
+}
+
 static int print_result(const ApiCall *call, OutputFormat f) {
     const json_t *data = call->result;
+    if (call->download)
+        return print_download(call->download);
     if (f == OUT_TEXT) {
         /* the returns schema's property order, when it describes objects */
         const ApiSchema *ret = call->method ? call->method->returns : NULL;

@@ -42,6 +42,8 @@ typedef struct Job {
     char content_type[128];
     char content_encoding[32];
     char error[CURL_ERROR_SIZE];
+    bool to_daemon;         /* the local pvedaemon, whose pvestreamfile answers we honour */
+    char stream_file[4096]; /* its pvestreamfile header: the file to send instead of the body */
 } Job;
 
 typedef struct Sock {
@@ -232,6 +234,15 @@ static void finish(Job *j, CURLcode code) {
     }
     long status = 0;
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 200 && j->to_daemon && j->stream_file[0]) {
+        /* a download: pvedaemon named the file, we stream it (as www-data) */
+        api_server_reply_file(
+            j->server, j->req, j->stream_file,
+            j->content_type[0] ? j->content_type : "application/octet-stream", j->user
+        );
+        job_free(j);
+        return;
+    }
     const char *extra[3] = {NULL, NULL, NULL};
     if (j->content_encoding[0]) {
         extra[0] = "Content-Encoding";
@@ -287,8 +298,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *userdata) {
         j->reason[0] = 0;
         if (sp2)
             copy_trimmed(j->reason, sizeof(j->reason), sp2 + 1, len - (size_t) (sp2 + 1 - p));
-        j->content_type[0] = j->content_encoding[0] = 0;
-    } else if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0)
+        j->content_type[0] = j->content_encoding[0] = j->stream_file[0] = 0;
+    } else if (len > 14 && strncasecmp(p, "pvestreamfile:", 14) == 0)
+        copy_trimmed(j->stream_file, sizeof(j->stream_file), p + 14, len - 14);
+    else if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0)
         copy_trimmed(j->content_type, sizeof(j->content_type), p + 13, len - 13);
     else if (len > 17 && strncasecmp(p, "Content-Encoding:", 17) == 0)
         copy_trimmed(j->content_encoding, sizeof(j->content_encoding), p + 17, len - 17);
@@ -428,6 +441,7 @@ int forwarder_forward(
     j->f = f;
     j->server = s;
     j->req = req;
+    j->to_daemon = route == API_ROUTE_DAEMON;
     j->user = call->user ? strdup(call->user) : NULL;
     j->easy = curl_easy_init();
     size_t blen = 0;

@@ -15,6 +15,7 @@
 #include "pve/json-util.h"
 #include "pve/string-util.h"
 #include "pve/task.h"
+#include "pve/upid.h"
 
 static int node_path(ApiCall *call, char **ret) {
     const char *node = json_string_value(json_object_get(call->params, "node"));
@@ -152,9 +153,13 @@ static int h_task_log(ApiCall *call) {
     (void) api_call_param_int(call, "start", &start);
     (void) api_call_param_int(call, "limit", &limit);
     (void) api_call_param_bool(call, "download", &download);
-    if (download) { /* no file streaming here: the whole log as lines */
-        start = 0;
-        limit = UINT32_MAX;
+    if (download) { /* the log file itself, as text/plain (upstream's download answer) */
+        _cleanup_free_ char *path = NULL;
+        if ((r = upid_log_path(api_env(call)->taskdir, upid, &path)) < 0)
+            return r;
+        if (access(path, R_OK) < 0)
+            return upid_error(call, "no such task");
+        return api_call_set_download(call, path, "text/plain");
     }
     json_t *lines = NULL;
     unsigned total = 0;

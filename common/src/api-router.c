@@ -544,6 +544,7 @@ void api_call_done(ApiCall *call) {
     json_decref(call->params);
     json_decref(call->result);
     free(call->result_text);
+    free(call->download);
     json_decref(call->changes);
     json_decref(call->errors);
     free(call->message);
@@ -589,6 +590,16 @@ static int envelope_with_text(const ApiCall *call, ApiFormat fmt, char **ret) {
         strbuf_printf(&b, ",\"total\":%lld", call->total);
     strbuf_append(&b, "}");
     return strbuf_finish(&b, ret, NULL);
+}
+
+int api_call_set_download(ApiCall *call, const char *path, const char *content_type) {
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    free(call->download);
+    call->download = copy;
+    call->download_type = content_type;
+    return 0;
 }
 
 void api_call_set_total(ApiCall *call, long long total) {

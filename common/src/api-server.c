@@ -4,12 +4,16 @@
  */
 #include "pve/api-server.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pve/api-auth.h"
 #include "pve/auth-ticket.h"
@@ -194,7 +198,54 @@ void api_server_reply(
     send_now(s, req, status, reason, content_type, body, len, extra_headers, user);
 }
 
+void api_server_reply_file(
+    ApiServer *s, HttpRequest *req, const char *path, const char *content_type, const char *user
+) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        _cleanup_free_ char *msg = NULL;
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        if (asprintf(&msg, "unable to open file '%s' - %s", path, strerror(err)) < 0)
+            msg = NULL;
+        api_server_reply(s, req, 500, msg, NULL, NULL, 0, NULL, user);
+        return;
+    }
+    int r = http_reply_fd(req, content_type, fd, NULL);
+    if (r == -EINVAL || r == -ENOMEM || r == -EBADFD)
+        (void) http_reply_status(req, 500, NULL);
+    if (s->cfg.access_log)
+        s->cfg.access_log(
+            req, r < 0 ? 500 : 200, r < 0 ? 0 : (size_t) st.st_size, user, s->cfg.userdata
+        );
+}
+
+/* A request pveproxy forwarded to this (trusting) pvedaemon over loopback. */
+static bool from_local_proxy(const ApiServer *s, HttpRequest *req) {
+    const char *peer = http_request_client_address(req);
+    return s->cfg.trust_client_ip && http_request_header(req, "PVEDisableProxy") && peer &&
+           (streq(peer, "127.0.0.1") || streq(peer, "::1"));
+}
+
+/* Upstream's download answers: a forwarding pveproxy gets the file's name and streams the file
+ * itself (saves a copy through the proxy hop); any other client gets the content. */
+static void reply_download(ApiServer *s, HttpRequest *req, const ApiCall *call) {
+    const char *ct = call->download_type ?: "application/octet-stream";
+    if (from_local_proxy(s, req)) {
+        const char *extra[] = {"pvestreamfile", call->download, "Content-Type", ct, NULL};
+        api_server_reply(s, req, 200, NULL, NULL, NULL, 0, extra, call->user);
+        return;
+    }
+    api_server_reply_file(s, req, call->download, ct, call->user);
+}
+
 static void reply_call(ApiServer *s, HttpRequest *req, const ApiCall *call, ApiFormat f) {
+    if (call->download && (call->status == 0 || call->status == 200)) {
+        reply_download(s, req, call);
+        return;
+    }
     ApiResponse resp = {};
     if (api_call_format(call, f, &resp) < 0) {
         api_server_reply(s, req, 500, NULL, NULL, NULL, 0, NULL, call->user);

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <assert.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pve/http-multipart.h"
 #include "pve/json-util.h"
@@ -435,6 +437,16 @@ static int request_queue_or_defer(HttpRequest *req, unsigned status, struct MHD_
     return 0;
 }
 
+static int queue_with_headers(
+    HttpRequest *req,
+    unsigned status,
+    struct MHD_Response *resp,
+    const char *content_type,
+    const char *const *extra_headers,
+    bool close,
+    const char *date
+);
+
 int http_reply(
     HttpRequest *req,
     unsigned status,
@@ -494,6 +506,55 @@ int http_reply(
     );
     if (!resp)
         return -ENOMEM;
+    return queue_with_headers(req, status, resp, content_type, extra_headers, close, date);
+}
+
+int http_reply_fd(
+    HttpRequest *req, const char *content_type, int fd, const char *const *extra_headers
+) {
+    assert(req);
+    assert(fd >= 0);
+    struct stat st;
+    int r = 0;
+    if (req->replied)
+        r = -EALREADY;
+    else if (!req->in_callback && !req->suspended)
+        r = -EINVAL;
+    else if (content_type && !header_value_ok(content_type))
+        r = -EINVAL;
+    else if (fstat(fd, &st) < 0)
+        r = -errno;
+    else if (!S_ISREG(st.st_mode))
+        r = -EBADFD;
+    for (const char *const *h = extra_headers; r == 0 && h && h[0]; h += 2)
+        if (!h[1] || !header_value_ok(h[0]) || !header_value_ok(h[1]) || !*h[0])
+            r = -EINVAL;
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd64((uint64_t) st.st_size, fd);
+    if (!resp) {
+        close(fd);
+        return -ENOMEM;
+    }
+    char date[128];
+    format_http_date(date, time(NULL));
+    bool close_after = req->close_after || req->server->no_keepalive;
+    return queue_with_headers(req, 200, resp, content_type, extra_headers, close_after, date);
+}
+
+/* The common headers (Server, Expires, Cache-Control, Pragma), content type, extra headers and
+ * Connection: close onto resp, then queue it; resp is consumed. */
+static int queue_with_headers(
+    HttpRequest *req,
+    unsigned status,
+    struct MHD_Response *resp,
+    const char *content_type,
+    const char *const *extra_headers,
+    bool close,
+    const char *date
+) {
     bool ok =
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, SERVER_NAME) == MHD_YES &&
         MHD_add_response_header(resp, MHD_HTTP_HEADER_EXPIRES, date) == MHD_YES &&

@@ -401,8 +401,17 @@ check "task index" [ "$CODE" = 200 -a "$(jget '[.data[].name] | join(",")')" = l
 api GET "/nodes/testnode/tasks/$RESTART_TASK/log" -d start=1 -d limit=1
 check "task log start/limit" \
     [ "$(jget '.data | length')" = 1 -a "$(jget '.data[0].n')" = 2 -a "$(jget .total)" = 2 ]
-api GET "/nodes/testnode/tasks/$RESTART_TASK/log" -d download=1
-check "task log download: every line" [ "$(jget '.data | length')" = 2 ]
+RESTART_LOG=$PVE_TASK_DIR/$(cut -d: -f5 <<<"$RESTART_TASK" | tail -c 2)/$RESTART_TASK
+api GET "/nodes/testnode/tasks/$RESTART_TASK/log" -d download=1 -D "$TMP/dl.headers"
+check "task log download: 200" [ "$CODE" = 200 ]
+curl -s -G -b "PVEAuthCookie=$TICKET" -d download=1 -o "$TMP/dl.body" "$BASE/nodes/testnode/tasks/$RESTART_TASK/log"
+check "task log download: the log file itself, byte for byte" cmp "$TMP/dl.body" "$RESTART_LOG"
+check "task log download: Content-Type text/plain" grep -qi '^Content-Type: text/plain' "$TMP/dl.headers"
+api GET "/nodes/testnode/tasks/$RESTART_TASK/log" -d download=1 -D "$TMP/dl.headers" -H "PVEDisableProxy: true"
+check "task log download for a forwarding pveproxy: pvestreamfile names the file, no body" \
+    eval '[ "$CODE" = 200 ] && [ -z "$BODY" ] && grep -qi "^pvestreamfile: $RESTART_LOG" "$TMP/dl.headers"'
+api GET "/nodes/testnode/tasks/UPID:testnode:00001234:00001234:65000000:srvstart:x:root@pam:/log" -d download=1
+check "download of an unknown task: 400 no such task" [ "$CODE" = 400 -a "$(jget .errors.upid)" = "no such task" ]
 api GET "/nodes/testnode/tasks/UPID:garbage/status"
 check "malformed UPID: 400" [ "$CODE" = 400 -a "$(jget .errors.upid)" = "unable to parse worker upid" ]
 api GET "/nodes/testnode/tasks/UPID:testnode:00001234:00001234:65000000:srvstart:x:root@pam:/log"

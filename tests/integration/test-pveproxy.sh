@@ -129,6 +129,14 @@ check "upload task OK and the file arrived intact" \
     bash -c '[ "$(tail -n1 "$1")" = "TASK OK" ] && cmp -s "$2" "$3"' _ "$uplog" "$TMP/up.iso" "$TMP/store/template/iso/up.iso"
 check "no spooled upload left in /var/tmp" bash -c '! ls /var/tmp/pveupload-* >/dev/null 2>&1'
 
+# a download: pvedaemon names the file (pvestreamfile), pveproxy streams it as www-data
+code=$(curl -ks -G -b "PVEAuthCookie=$TICKET" -d download=1 -o "$TMP/dl.body" -D "$TMP/dl.headers" \
+    -w '%{http_code}' "$PB/api2/json/nodes/$NODE/tasks/$upid/log")
+check "task log download through pveproxy: 200, the log byte for byte" \
+    eval '[ "$code" = 200 ] && cmp -s "$TMP/dl.body" "$uplog"'
+check "... as text/plain, without the pvestreamfile header" \
+    eval 'grep -qi "^Content-Type: text/plain" "$TMP/dl.headers" && ! grep -qi "^pvestreamfile" "$TMP/dl.headers"'
+
 # cluster join client over HTTPS (pvecm add): the server is pinned by its certificate's
 # fingerprint, and nothing (no password) is sent before it matched
 PVECM=$(readlink -f "$ROOT/pmxcfs/pvecm")

@@ -40,6 +40,13 @@ check "missing parameter: error naming it, exit 255" \
 out=$("$PVESH" create /access/ticket --username root@pam --password "$ROOT_PASSWORD" --output-format json 2>&1)
 check "create /access/ticket as root works through PAM" [ "$(jq -r .username <<<"$out")" = root@pam ]
 
+# a download answer (task log with download=1) prints the file itself
+upid=UPID:$NODE:00001234:00001234:65000001:srvstart:x:root@pam:
+mkdir -p "$PVE_TASK_DIR/1"
+printf 'line one\nline two\nTASK OK\n' >"$PVE_TASK_DIR/1/$upid"
+"$PVESH" get "/nodes/$NODE/tasks/$upid/log" --download 1 >"$TMP/pvesh-dl" 2>&1
+check "get .../log --download 1 prints the log file" cmp "$TMP/pvesh-dl" "$PVE_TASK_DIR/1/$upid"
+
 out=$("$PVESH" get /version --output-format yaml 2>&1); rc=$?
 check "bad output format rejected" [ "$rc" = 255 ]
 

@@ -157,6 +157,8 @@ struct ApiCall {
     /* out (handler) */
     json_t *result;    /* owned; NULL = null */
     char *result_text; /* owned, optional: result as compact key-sorted JSON (a cached answer) */
+    char *download;    /* owned, optional: answer with this file's content instead (a download) */
+    const char *download_type; /* its Content-Type (static) */
     long long total;
     bool has_total;
     json_t *changes; /* owned, optional */
@@ -183,6 +185,12 @@ int api_call_set_result(ApiCall *call, json_t *data);
  */
 int api_call_set_result_text(ApiCall *call, json_t *data, const char *text);
 void api_call_set_total(ApiCall *call, long long total);
+/*
+ * Answer with the content of the file at path (upstream's `download` result): the HTTP server
+ * streams it with content_type (a static string), or, for a request pveproxy forwarded,
+ * pvedaemon only names it in a `pvestreamfile` header and pveproxy streams it itself.
+ */
+int api_call_set_download(ApiCall *call, const char *path, const char *content_type);
 /*
  * Record an error (message printf-style, errors stolen, may be NULL). Returns a negative errno
  * (-EPERM for 401/403, -ENOENT for 404/501, -EINVAL otherwise) so handlers can

@@ -93,5 +93,13 @@ void api_server_reply(
     const char *user
 );
 
+/*
+ * Answer req with 200 and the content of the file at path, streamed (a download); 500 naming
+ * the file when it cannot be opened. pveproxy uses it for pvedaemon's `pvestreamfile` answers.
+ */
+void api_server_reply_file(
+    ApiServer *s, HttpRequest *req, const char *path, const char *content_type, const char *user
+);
+
 /* The client address the pipeline uses (PVEClientIP when trusted and from localhost). */
 const char *api_server_client_address(const ApiServer *s, HttpRequest *req);

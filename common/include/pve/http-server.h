@@ -172,6 +172,14 @@ int http_reply(
     const char *const *extra_headers
 );
 /*
+ * Answer 200 with the content of a regular file, streamed from fd by the HTTP layer (never read
+ * into memory; Content-Length is the file's size at this call). fd is consumed in every case.
+ * Errors as http_reply(), plus -EBADFD for something that is not a regular file.
+ */
+int http_reply_fd(
+    HttpRequest *req, const char *content_type, int fd, const char *const *extra_headers
+);
+/*
  * Answer 101 Switching Protocols and take the connection over (websocket consoles). The
  * response carries extra_headers (must include "Upgrade"; "Connection: Upgrade" is added).
  * Once the 101 is out, fn runs with a bidirectional stream fd (the client socket, or for TLS
