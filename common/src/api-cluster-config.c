@@ -488,13 +488,14 @@ static int h_join(ApiCall *call) {
     int r = params_links(call, j.p.links);
     if (r < 0)
         return r;
-    /* upstream connects to pveproxy at https://<hostname>:8006; until ours exists the join goes
-     * to pvedaemon: hostname may be a full http:// URL, else http://<hostname>:85 */
+    /* as upstream: the member's pveproxy at https://<hostname>:8006, its certificate pinned to
+     * the (required) fingerprint before the password is sent; hostname may also be a full
+     * URL (tests, or a member behind another port) */
     if (startswith(j.p.hostname, "http://") || startswith(j.p.hostname, "https://"))
         j.p.url = j.p.hostname;
     else {
         bool v6 = strchr(j.p.hostname, ':') != NULL;
-        if (asprintf(&url, "http://%s%s%s:85", v6 ? "[" : "", j.p.hostname, v6 ? "]" : "") < 0)
+        if (asprintf(&url, "https://%s%s%s:8006", v6 ? "[" : "", j.p.hostname, v6 ? "]" : "") < 0)
             return -ENOMEM;
         j.p.url = url;
     }
@@ -565,7 +566,7 @@ static const ApiSchema join_params = API_OBJECT(
             API_PARAM_STRING(
                 "hostname",
                 .description = "Hostname (or IP) of an existing cluster member; here also a "
-                               "http:// URL of its pvedaemon."
+                               "full https:// (or http://) URL of its API."
             ),
             LINK_PARAMS,
             API_PARAM_INTEGER("nodeid", .optional = true, API_MIN(1)),

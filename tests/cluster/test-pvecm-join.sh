@@ -5,8 +5,9 @@
 # mode, pvedaemon on <node ip>:85, root@pam with a known password through PAM):
 #   node 1 creates the cluster with POST /cluster/config (a clustercreate task);
 #   node 2 joins with `pvecm add node1 --url http://<node1>:85 --link0 <ip2>`;
-#   node 3 joins with POST /cluster/config/join on its own API (hostname node1: the default
-#   URL http://node1:85), a clusterjoin task.
+#   node 3 joins with POST /cluster/config/join on its own API (hostname node1: as upstream
+#   https://node1:8006, node 1's pveproxy, pinned to its certificate's fingerprint; a wrong
+#   fingerprint first, which must fail before any login), a clusterjoin task.
 # The services the tasks restart go through $PVE_SYSTEMCTL, a stand-in that hands each request
 # ("stop pve-cluster", "start corosync pve-cluster", "restart corosync pve-cluster") to this
 # script, which stops/starts the node's daemons with lib.sh. Afterwards: 3 members, quorate,
@@ -24,8 +25,9 @@ B=${PVE_BUILD_ROOT:-}
 PMXCFS=${B:+$(readlink -f "$B/pmxcfs/pmxcfs")}
 PVECM=${B:+$(readlink -f "$B/pmxcfs/pvecm")}
 PVEDAEMON=${B:+$(readlink -f "$B/pvedaemon/pvedaemon")}
-if [ -z "$B" ] || [ ! -x "$PMXCFS" ] || [ ! -x "$PVECM" ] || [ ! -x "$PVEDAEMON" ]; then
-    echo "1..0 # SKIP pmxcfs/pvecm/pvedaemon not built (PVE_BUILD_ROOT=${B:-unset})"
+PVEPROXY=${B:+$(readlink -f "$B/pveproxy/pveproxy")}
+if [ -z "$B" ] || [ ! -x "$PMXCFS" ] || [ ! -x "$PVECM" ] || [ ! -x "$PVEDAEMON" ] || [ ! -x "$PVEPROXY" ]; then
+    echo "1..0 # SKIP pmxcfs/pvecm/pvedaemon/pveproxy not built (PVE_BUILD_ROOT=${B:-unset})"
     exit 77
 elif [ ! -c /dev/fuse ] || ! getent group www-data >/dev/null; then
     echo "1..0 # SKIP no /dev/fuse or no www-data group"
@@ -202,7 +204,24 @@ check "node 2 keeps its old database aside" \
     eval 'node_exec 2 sh -c "ls /var/lib/pve-cluster/config.db.joined-*" >/dev/null'
 
 # ---- node 3: POST /cluster/config/join on its own API -----------------------------------------------
-fp=$(printf 'AB:%.0s' $(seq 31))AB
+# node 1's pveproxy (as www-data, its node certificate from /etc/pve) in front of its pvedaemon
+mkdir -p "$CLUSTER_ROOT/www" && echo '<html>PVE</html>' >"$CLUSTER_ROOT/www/index.html"
+node_exec 1 sh -c 'mkdir -p /etc/default && printf "# join test\n" >/etc/default/pveproxy'
+node_start_daemon 1 pveproxy "$PVEPROXY" start --foreground --www-dir "$CLUSTER_ROOT/www" \
+    --daemon-url "http://$(node_ip 1):85"
+pp_up() { node_exec 3 curl -sk -o /dev/null --fail --max-time 5 "https://node1:8006/api2/json/access/ticket"; }
+check "node 1's pveproxy answers on https://node1:8006 (seen from node 3)" wait_until 30 pp_up
+fp=$(node_exec 1 openssl x509 -noout -fingerprint -sha256 -in /etc/pve/nodes/node1/pve-ssl.pem | cut -d= -f2)
+logins() { grep -c 'successful auth' "$(node_daemon_log 1 pvedaemon)"; }
+before=$(logins)
+api 3 POST /cluster/config/join -d hostname=node1 --data-urlencode "password=$PASSWORD" \
+    -d "fingerprint=$(printf 'AB:%.0s' $(seq 31))AB" -d "link0=$(node_ip 3)"
+upid_bad=$(jget .data)
+T=30
+serve_until task_done 3 "$upid_bad"
+check "node 3: a join with a wrong fingerprint fails naming the certificate mismatch" \
+    eval '[[ $(task_end 3 "$upid_bad") == "TASK ERROR:"*fingerprint* ]]'
+check "... before any login at node 1 (no password sent)" [ "$(logins)" = "$before" ]
 api 3 POST /cluster/config/join -d hostname=node1 --data-urlencode "password=$PASSWORD" \
     -d "fingerprint=$fp" -d "link0=$(node_ip 3)"
 upid3=$(jget .data)
@@ -218,6 +237,8 @@ else
     node_exec 3 cat "/var/log/pve/tasks/${st: -1}/$upid3" | sed 's/^/# task: /' >&2
     diag 1 3
 fi
+check "node 3's join went through node 1's pveproxy (its access log: the join POST, 200)" \
+    eval 'node_exec 1 grep -q "\"POST /api2/json/cluster/config/nodes/node3 HTTP/1.1\" 200" /var/log/pveproxy/access.log'
 check "all nodes: 3 corosync members, pmxcfs quorate" \
     eval 'for i in 1 2 3; do node_wait_members $i 3 20 && wait_quorate_cfs $i || exit 1; done'
 
