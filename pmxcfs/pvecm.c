@@ -8,7 +8,7 @@
  * and an authkey when there is none; it does not start or restart anything, it says what to
  * start. add joins the cluster of <hostname> through that node's API (common/cluster-setup,
  * shared with POST /cluster/config/join): pveproxy at https://<hostname>:8006 pinned to
- * --fingerprint, or without a fingerprint pvedaemon at http://<hostname>:85; --url overrides.
+ * --fingerprint (without one it refuses and names the server's); --url overrides.
  * status/nodes read corosync (cmap, quorum, votequorum)
  * directly, printing what upstream's pvecm prints (its quorum part comes from
  * corosync-quorumtool -siH / -l); expected is votequorum_setexpected().
@@ -251,13 +251,10 @@ static int verb_add(int argc, char *argv[]) {
         return error(EINVAL, "usage: pvecm add <hostname> [--url URL] [OPTIONS] (see pvecm help)");
     p.hostname = argv[optind];
     if (!p.url) {
-        /* with a fingerprint: pveproxy over HTTPS, the server pinned to it (as upstream);
-         * without one: the node's pvedaemon over plain HTTP (trusted networks only) */
+        /* pveproxy over HTTPS, the server pinned to the fingerprint (as upstream); without
+         * one the client stops before sending anything and names the server's fingerprint */
         bool v6 = strchr(p.hostname, ':') != NULL;
-        if (asprintf(
-                &url, p.fingerprint ? "https://%s%s%s:8006" : "http://%s%s%s:85", v6 ? "[" : "",
-                p.hostname, v6 ? "]" : ""
-            ) < 0)
+        if (asprintf(&url, "https://%s%s%s:8006", v6 ? "[" : "", p.hostname, v6 ? "]" : "") < 0)
             return -ENOMEM;
         p.url = url;
     }
@@ -520,11 +517,11 @@ static const struct {
      "add <hostname> [--fingerprint FP] [--url URL] [--link0 ADDR] [--nodeid N]\n"
      "                 [--votes N] [--force]  join the cluster of <hostname> through its API.\n"
      "                 The password of root@pam there is read from $PVE_JOIN_PASSWORD, the\n"
-     "                 terminal or stdin. With --fingerprint (SHA-256 of that node's pveproxy\n"
-     "                 certificate) the join talks to https://HOST:8006 and sends nothing\n"
-     "                 before the certificate matched; without it, to pvedaemon at\n"
-     "                 http://HOST:85 in plain text (trusted networks only; pvedaemon must\n"
-     "                 listen on a cluster address). --url overrides either."},
+     "                 terminal or stdin. The join talks to https://HOST:8006 and sends\n"
+     "                 nothing before its certificate matched --fingerprint (SHA-256 of that\n"
+     "                 node's pveproxy certificate; without it pvecm stops and prints the\n"
+     "                 server's). --url overrides the address (an http:// URL of a pvedaemon\n"
+     "                 sends the password in plain text: trusted networks only)."},
     {"status", verb_status, "status                       show cluster status"},
     {"nodes", verb_nodes, "nodes                        show cluster membership information"},
     {"expected", verb_expected,

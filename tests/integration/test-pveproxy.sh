@@ -159,6 +159,11 @@ out=$(PVE_JOIN_PASSWORD=$ROOT_PASSWORD PVE_COROSYNC_CONF=$TMP/corosync/corosync.
     "$PVECM" add 127.0.0.1 --url "$PB" --fingerprint "$fp" --link0 127.0.0.1 2>&1)
 check "pvecm add over HTTPS with the right fingerprint logs in (the standalone node then refuses)" \
     bash -c 'grep -q "^Login succeeded" <<<"$1" && ! grep -q "fingerprint" <<<"$1"' _ "$out"
+out=$(PVE_JOIN_PASSWORD=$ROOT_PASSWORD PVE_COROSYNC_CONF=$TMP/corosync/corosync.conf \
+    PVE_COROSYNC_AUTHKEY=$TMP/corosync/authkey PVE_SYSTEMCTL=/bin/true \
+    "$PVECM" add 127.0.0.2 --link0 127.0.0.1 2>&1)
+check "pvecm add <host> without --url goes to https://<host>:8006, never plain HTTP" \
+    bash -c 'grep -q "(https://127.0.0.2:8006)" <<<"$1" && ! grep -q "http://" <<<"$1"' _ "$out"
 
 # access log
 check "access log line in upstream format" \
