@@ -3,16 +3,25 @@
  * api-access (private): what the /access and /pools handler modules share: the locked
  * read-modify-write of user.cfg through the model of pve/user-cfg.h with upstream's error
  * prefixes ("create user failed: ..."), and the "perm-modify" privilege test on a path that
- * several handlers make for single objects (ACL listing, pool membership).
+ * several handlers make for single objects (ACL listing, pool membership). Below that, what
+ * only the /access files share among themselves.
  *
- *   api-access.c  /access: users, tokens, groups, roles, acl, domains, password, permissions
- *   api-pools.c   /pools
+ *   api-access.c              /access: shared helpers, password, permissions, index, and the
+ *                             registration of all /access methods
+ *   api-access-users.c        /access/users: users and API tokens
+ *   api-access-groups-roles.c /access/groups, /access/roles
+ *   api-access-acl.c          /access/acl
+ *   api-access-realms.c       /access/domains (domains.cfg)
+ *   api-pools.c               /pools
  */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 
+#include "pve/api-env.h"
 #include "pve/api-router.h"
+#include "pve/section-config.h"
 #include "pve/user-cfg.h"
 
 /*
@@ -40,3 +49,55 @@ static inline void api_access_strv_freep(char ***v) {
     api_access_strv_free(*v);
 }
 #define _cleanup_strv_ _cleanup_(api_access_strv_freep)
+
+/* ---- shared by the /access files (api-access*.c) ------------------------------------------ */
+
+/* registration of the methods of each file, called by api_access_register() in table order */
+int api_access_users_register(ApiRouter *r);
+int api_access_groups_roles_register(ApiRouter *r);
+int api_access_acl_register(ApiRouter *r);
+int api_access_realms_register(ApiRouter *r);
+
+/* api-access.c: parameter values, results and errors */
+const char *access_value_str(const json_t *v, char buf[static 32]); /* string form, bools 0/1 */
+int access_set_result_or_oom(ApiCall *call, json_t *o, int r); /* o as result, or drop it and r */
+int access_fail_no_user(ApiCall *call, const char *userid);
+int access_fail_no_token(ApiCall *call, const char *userid, const char *name);
+int access_fail_no_group(ApiCall *call, const char *groupid);
+/* 400 with one entry in the errors map */
+int access_fail_param(ApiCall *call, const char *name, const char *fmt, const char *arg);
+
+/* api-access.c: locked edits of the files under the cfs mount, errors get "<errprefix>: " */
+int access_edit_file(
+    ApiCall *call, const char *path, const char *errprefix, ApiFileUpdateFn fn, void *userdata
+);
+/* set (NULL: remove) the hash of userid in priv/shadow.cfg, the secret of tokenid in
+ * priv/token.cfg */
+int access_shadow_set(ApiCall *call, const char *userid, const char *hash);
+int access_token_secret_set(ApiCall *call, const char *tokenid, const char *secret);
+/* upstream domain_set_password(): the realm of userid (pve or pam) stores the password */
+int access_set_password(ApiCall *call, const char *userid, const char *password);
+
+/* api-access-realms.c: domains.cfg with pam and pve always present (ret_digest: NULL or 41
+ * bytes), and the realm type of a userid (NULL when the realm is unknown) */
+int access_domains_load(ApiCall *call, SectionConfig **ret, char *ret_digest);
+const char *access_realm_type_of(const SectionConfig *domains, const char *userid);
+
+/* api-access-users.c: the permission checks of DELETE /access/users/{userid}, also a part of
+ * PUT /access/password's */
+extern const ApiPermCheck access_delete_user_checks[2];
+
+/* schema parameters and permission descriptors used by several files */
+#define P_USERID                                                                    \
+    API_PARAM_STRING(                                                               \
+        "userid", .format = "pve-userid", .max_length = 64, .typetext = "<string>", \
+        .description = "Full User ID, in the `name@realm` format."                  \
+    )
+#define P_COMMENT API_PARAM_STRING("comment", .optional = true, .typetext = "<string>")
+#define CHECK_USERID_PARAM(a) \
+    { .kind = API_CHECK_USERID_PARAM, .arg = (a) }
+#define CHECK_USERID_GROUP(pv, a) \
+    { .kind = API_CHECK_USERID_GROUP, .privs = (pv), .arg = (a) }
+#define PERM_CHECK_NODE(k, s) \
+    (&(const ApiPermissions   \
+    ){.check = &(const ApiPermCheck){.kind = (k), .subs = (s), .n_subs = ELEMENTSOF(s)}})

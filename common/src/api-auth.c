@@ -510,6 +510,19 @@ static int check_userid_group(CheckCtx *c, const ApiPermCheck *chk, bool quiet) 
     return 0;
 }
 
+void api_auth_perm_modify_privs(const char *path, const char *privs[static 3]) {
+    privs[0] = "Permissions.Modify";
+    privs[1] = privs[2] = NULL;
+    if (startswith(path, "/storage/") && path[9])
+        privs[1] = "Datastore.Allocate";
+    else if (startswith(path, "/vms/") && path[5])
+        privs[1] = "VM.Allocate";
+    else if (startswith(path, "/pool/") && path[6])
+        privs[1] = "Pool.Allocate";
+    else if (startswith(path, "/mapping/") && strchr(path + 9, '/'))
+        privs[1] = "Mapping.Modify";
+}
+
 static int check_one(CheckCtx *c, const ApiPermCheck *chk, bool quiet) {
     int r;
     switch (chk->kind) {
@@ -572,15 +585,8 @@ static int check_one(CheckCtx *c, const ApiPermCheck *chk, bool quiet) {
             return r;
         if (r < 0)
             return quiet ? -EACCES : perm_fail(c->call, chk->path, NULL, "");
-        const char *privs[3] = {"Permissions.Modify", NULL, NULL};
-        if (startswith(path, "/storage/") && path[9])
-            privs[1] = "Datastore.Allocate";
-        else if (startswith(path, "/vms/") && path[5])
-            privs[1] = "VM.Allocate";
-        else if (startswith(path, "/pool/") && path[6])
-            privs[1] = "Pool.Allocate";
-        else if (startswith(path, "/mapping/") && strchr(path + 9, '/'))
-            privs[1] = "Mapping.Modify";
+        const char *privs[3];
+        api_auth_perm_modify_privs(path, privs);
         if (has(c, path, privs, true))
             return 0;
         return quiet ? -EACCES : perm_fail(c->call, path, privs, "|");

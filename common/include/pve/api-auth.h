@@ -54,5 +54,11 @@ int api_auth_password(const char *userid, const char *password, const char *rhos
  */
 int api_auth_check_method(ApiCall *call, UserCfg *cfg, bool is_token);
 
+/* Who may change permissions on path (upstream check_perm_modify), any one privilege suffices:
+ * privs[0] is Permissions.Modify, privs[1] the allocate privilege of the object the path names
+ * (Datastore.Allocate on /storage/<id>, VM.Allocate on /vms/<id>, Pool.Allocate on /pool/<id>,
+ * Mapping.Modify on /mapping/<type>/<id>) or NULL, privs[2] NULL. */
+void api_auth_perm_modify_privs(const char *path, const char *privs[static 3]);
+
 /* Fill the ticket answer's "cap" object (vms, access, storage, nodes, sdn, dc, mapping). */
 int api_auth_caps(const UserCfg *cfg, const char *userid, json_t *cap);
