@@ -224,6 +224,14 @@ static const char *tfa_type(const char *tfa, char buf[static 16]) {
     return buf;
 }
 
+const char *
+access_realm_tfa_type(const SectionConfig *domains, const char *userid, char buf[static 16]) {
+    const char *at = userid ? strrchr(userid, '@') : NULL;
+    const SectionConfigSection *s = at ? section_config_find(domains, NULL, at + 1) : NULL;
+    const char *tfa = s ? section_config_get(s, "tfa") : NULL;
+    return tfa ? tfa_type(tfa, buf) : NULL;
+}
+
 static int check_tfa_param(ApiCall *call) {
     const char *tfa = param_str(call, "tfa");
     char buf[16];

@@ -3,7 +3,6 @@
  * api-access-users: /access/users: users (user.cfg; the realm keeps the password) and their API
  * tokens (user.cfg + the secrets in priv/token.cfg).
  */
-#include <sys/random.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -372,21 +371,6 @@ static int h_user_delete(ApiCall *call) {
 
 /* ---- API tokens ----------------------------------------------------------------------------- */
 
-/* A random (version 4) UUID in lower case. */
-static int uuid_random(char ret[static 37]) {
-    uint8_t b[16];
-    if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b)
-        return -EIO;
-    b[6] = (uint8_t) ((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t) ((b[8] & 0x3f) | 0x80);
-    snprintf(
-        ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-        b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
-    );
-    explicit_bzero(b, sizeof b);
-    return 0;
-}
-
 static int token_id(const ApiCall *call, char **ret) {
     return asprintf(ret, "%s!%s", param_str(call, "userid"), param_str(call, "tokenid")) < 0
                ? -ENOMEM
@@ -447,7 +431,7 @@ static int token_create_edit(ApiCall *call, UserCfg *cfg, void *userdata) {
         return access_fail_param(call, "tokenid", "invalid token id '%s'", tc->tokenid);
     if (r < 0)
         return r;
-    r = uuid_random(tc->secret);
+    r = access_uuid_random(tc->secret);
     if (r < 0)
         return api_call_fail(call, 500, NULL, "unable to generate token secret: %s", strerror(-r));
     r = access_token_secret_set(call, tc->tokenid, tc->secret);

@@ -15,6 +15,7 @@
  */
 #include "api-access.h"
 
+#include <sys/random.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -352,6 +353,20 @@ int access_set_password(ApiCall *call, const char *userid, const char *password)
     return api_call_fail(call, 500, NULL, "can't set password on auth type '%s'", type);
 }
 
+int access_uuid_random(char ret[static 37]) {
+    uint8_t b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b)
+        return -EIO;
+    b[6] = (uint8_t) ((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t) ((b[8] & 0x3f) | 0x80);
+    snprintf(
+        ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+        b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+    );
+    explicit_bzero(b, sizeof b);
+    return 0;
+}
+
 /* ---- password ------------------------------------------------------------------------------- */
 
 /* Who may change whose password, beyond the method's permission descriptor (upstream
@@ -481,8 +496,8 @@ static int h_permissions(ApiCall *call) {
 /* ---- index ---------------------------------------------------------------------------------- */
 
 static int h_index(ApiCall *call) {
-    static const char *const subdirs[] = {"users",   "groups", "roles",    "acl",
-                                          "domains", "ticket", "password", "permissions"};
+    static const char *const subdirs[] = {"users",  "groups",   "roles",       "acl", "domains",
+                                          "ticket", "password", "permissions", "tfa"};
     json_t *res = json_array();
     int r = res ? 0 : -ENOMEM;
     for (size_t i = 0; r >= 0 && i < ELEMENTSOF(subdirs); i++)
@@ -591,6 +606,8 @@ int api_access_register(ApiRouter *r) {
         k = api_access_acl_register(r);
     if (k >= 0)
         k = api_access_realms_register(r);
+    if (k >= 0)
+        k = api_access_tfa_register(r);
     if (k >= 0)
         k = api_router_add(r, methods);
     return k;

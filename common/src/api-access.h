@@ -12,6 +12,7 @@
  *   api-access-groups-roles.c /access/groups, /access/roles
  *   api-access-acl.c          /access/acl
  *   api-access-realms.c       /access/domains (domains.cfg)
+ *   api-access-tfa.c          /access/tfa, /access/users/{userid}/tfa|unlock-tfa (tfa.cfg)
  *   api-pools.c               /pools
  */
 #pragma once
@@ -57,6 +58,7 @@ int api_access_users_register(ApiRouter *r);
 int api_access_groups_roles_register(ApiRouter *r);
 int api_access_acl_register(ApiRouter *r);
 int api_access_realms_register(ApiRouter *r);
+int api_access_tfa_register(ApiRouter *r);
 
 /* api-access.c: parameter values, results and errors */
 const char *access_value_str(const json_t *v, char buf[static 32]); /* string form, bools 0/1 */
@@ -66,6 +68,9 @@ int access_fail_no_token(ApiCall *call, const char *userid, const char *name);
 int access_fail_no_group(ApiCall *call, const char *groupid);
 /* 400 with one entry in the errors map */
 int access_fail_param(ApiCall *call, const char *name, const char *fmt, const char *arg);
+
+/* api-access.c: a random (version 4) UUID in lower case */
+int access_uuid_random(char ret[static 37]);
 
 /* api-access.c: locked edits of the files under the cfs mount, errors get "<errprefix>: " */
 int access_edit_file(
@@ -82,6 +87,9 @@ int access_set_password(ApiCall *call, const char *userid, const char *password)
  * bytes), and the realm type of a userid (NULL when the realm is unknown) */
 int access_domains_load(ApiCall *call, SectionConfig **ret, char *ret_digest);
 const char *access_realm_type_of(const SectionConfig *domains, const char *userid);
+/* the type of the second factor userid's realm enforces ("oath", "yubico"), NULL for none */
+const char *
+access_realm_tfa_type(const SectionConfig *domains, const char *userid, char buf[static 16]);
 
 /* api-access-users.c: the permission checks of DELETE /access/users/{userid}, also a part of
  * PUT /access/password's */

@@ -256,6 +256,19 @@ int api_auth_verify_ticket(const char *ticket, char **ret_userid) {
     return 0;
 }
 
+int api_auth_verify_ticket_aad(const char *ticket, const char *aad, char **ret_data) {
+    int64_t now = time(NULL);
+    int r = keys_refresh(now);
+    if (r < 0)
+        return r;
+    TicketKeys keys = {
+        .public_pem = key_pub.pem,
+        .old_public_pem = key_old.pem,
+        .key_age = now - (int64_t) key_pub.st.st_mtime,
+    };
+    return ticket_verify_aad(ticket, &keys, aad, now, ret_data, NULL);
+}
+
 static int verify_token(const char *tokenid, const char *secret) {
     if (!tokenid_is_valid(tokenid))
         return -EBADMSG;

@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * api-ticket: POST /access/ticket (login, renewal, verify mode; api.md §2.5) and GET /version.
+ *
+ * Logins of users with a second factor (priv/tfa.cfg) take two steps, as upstream: the password
+ * earns a "!tfa!<challenge>" half ticket (NeedTFA: 1) signed with the userid as associated data,
+ * so it is no ticket for anything else; the client answers with username, tfa-challenge = that
+ * ticket and password = "totp:<code>" or "recovery:<key>" and gets the real ticket. Renewing a
+ * valid ticket needs no second factor.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +15,7 @@
 #include <time.h>
 
 #include "pve/api-auth.h"
+#include "pve/api-client.h"
 #include "pve/api-env.h"
 #include "pve/api-methods.h"
 #include "pve/auth-ticket.h"
@@ -18,6 +25,7 @@
 #include "pve/log.h"
 #include "pve/paths.h"
 #include "pve/string-util.h"
+#include "pve/tfa.h"
 
 #ifndef PVE_VERSION
 #define PVE_VERSION "8.0"
@@ -48,9 +56,95 @@ static int verify_privs(ApiCall *call, const UserCfg *cfg, const char *userid) {
     return api_call_set_result(call, o);
 }
 
+#define TFA_DATA_PREFIX "!tfa!"
+
+/* The challenge of userid's second factors (compact JSON, malloc'd) or NULL when the user has
+ * none. A broken tfa.cfg fails the login with a 500 naming the file (never skips the factor). */
+static int tfa_challenge_of(ApiCall *call, const char *userid, char **ret) {
+    _cleanup_free_ char *text = NULL, *err = NULL;
+    _cleanup_json_ json_t *cfg = NULL, *challenge = NULL;
+    size_t len = 0;
+    *ret = NULL;
+    int r = cfs_file_read(PVE_CFS_TFA_CFG, &text, &len);
+    if (r == -ENOENT)
+        return 0;
+    if (r >= 0)
+        r = tfa_cfg_parse(text, len, &cfg, &err);
+    if (r < 0)
+        return api_call_fail(
+            call, 500, NULL, "unable to read %s: %s", PVE_CFS_TFA_CFG, err ?: strerror(-r)
+        );
+    if (!tfa_user_challenge(tfa_cfg_user(cfg, userid, false), &challenge))
+        return 0;
+    if (!challenge || !(*ret = json_dumps(challenge, JSON_COMPACT | JSON_SORT_KEYS)))
+        return -ENOMEM;
+    return 1;
+}
+
+typedef struct TfaAnswer {
+    const char *userid, *response;
+    bool ok;
+} TfaAnswer;
+
+/* check the answer against tfa.cfg's text; a used recovery key makes *ret_new */
+static int
+tfa_answer_check(ApiCall *call, const char *text, size_t len, char **ret_new, void *userdata) {
+    TfaAnswer *a = userdata;
+    _cleanup_json_ json_t *cfg = NULL;
+    _cleanup_free_ char *err = NULL;
+    bool changed = false;
+    int r = tfa_cfg_parse(text, len, &cfg, &err);
+    if (r < 0)
+        return api_call_fail(
+            call, 500, NULL, "unable to read %s: %s", PVE_CFS_TFA_CFG, err ?: strerror(-r)
+        );
+    json_t *user = tfa_cfg_user(cfg, a->userid, false);
+    a->ok = user && tfa_user_verify(user, a->response, time(NULL), &changed) >= 0;
+    return a->ok && changed ? tfa_cfg_print(cfg, ret_new) : 0;
+}
+
+/* Second step: the half ticket must be ours, for this userid; then the factor must match.
+ * 1 when it does, 0 when not, negative errno with the call failed (file or lock errors). */
+static int tfa_answer(ApiCall *call, const char *userid, const char *half, const char *response) {
+    _cleanup_free_ char *data = NULL;
+    if (api_auth_verify_ticket_aad(half, userid, &data) < 0 || !startswith(data, TFA_DATA_PREFIX))
+        return 0;
+    TfaAnswer a = {.userid = userid, .response = response};
+    int r;
+    if (startswith(response, "recovery:")) /* used up under the lock: each key works once */
+        r = api_update_file(call, PVE_CFS_TFA_CFG, tfa_answer_check, &a);
+    else {
+        _cleanup_free_ char *text = NULL, *unused = NULL;
+        size_t len = 0;
+        r = cfs_file_read(PVE_CFS_TFA_CFG, &text, &len);
+        if (r == -ENOENT)
+            return 0;
+        if (r < 0)
+            return api_call_fail(
+                call, 500, NULL, "unable to read %s: %s", PVE_CFS_TFA_CFG, strerror(-r)
+            );
+        r = tfa_answer_check(call, text, len, &unused, &a);
+    }
+    return r < 0 ? r : a.ok;
+}
+
+/* First step done: answer with the half ticket and the challenge in it. */
+static int tfa_half_ticket(ApiCall *call, const char *priv, const char *userid, const char *chal) {
+    _cleanup_free_ char *enc = api_client_urlencode(chal), *data = NULL, *ticket = NULL;
+    if (!enc || asprintf(&data, TFA_DATA_PREFIX "%s", enc) < 0)
+        return -ENOMEM;
+    int r = ticket_create_aad(priv, data, userid, time(NULL), TICKET_HASH_SHA1, &ticket);
+    if (r < 0)
+        return api_call_fail(call, 500, NULL, "unable to create ticket: %s", strerror(-r));
+    json_t *o = json_pack("{s:s,s:s,s:i}", "username", userid, "ticket", ticket, "NeedTFA", 1);
+    return api_call_set_result(call, o);
+}
+
 static int h_ticket(ApiCall *call) {
-    const char *username = NULL, *password = NULL, *realm = NULL, *path = NULL, *privs = NULL;
-    _cleanup_free_ char *userid = NULL;
+    const char *username = NULL, *password = NULL, *realm = NULL, *path = NULL, *privs = NULL,
+               *half = NULL;
+    _cleanup_free_ char *userid = NULL, *challenge = NULL;
+    bool fresh_login = false;
     int r;
 
     (void) api_call_param_string(call, "username", &username);
@@ -58,6 +152,7 @@ static int h_ticket(ApiCall *call) {
     (void) api_call_param_string(call, "realm", &realm);
     (void) api_call_param_string(call, "path", &path);
     (void) api_call_param_string(call, "privs", &privs);
+    (void) api_call_param_string(call, "tfa-challenge", &half);
     if (!username || !password)
         return login_failed(call, username);
 
@@ -85,19 +180,29 @@ static int h_ticket(ApiCall *call) {
     }
     if (ok && !streq(userid, "root@pam") && !user_cfg_is_active(cfg, userid, time(NULL)))
         ok = false;
-    if (ok) {
+    if (ok && half) {
+        r = tfa_answer(call, userid, half, password);
+        if (r < 0)
+            return r;
+        ok = r > 0;
+    } else if (ok) {
         if (startswith(password, "PVE:")) {
             _cleanup_free_ char *tuser = NULL;
             ok = api_auth_verify_ticket(password, &tuser) >= 0 &&
                  (streq(tuser, userid) || streq(tuser, "root@pam"));
         } else
-            ok = api_auth_password(userid, password, call->client) >= 0;
+            ok = fresh_login = api_auth_password(userid, password, call->client) >= 0;
     }
     if (!ok)
         return login_failed(call, userid);
 
     if (path && privs)
         return verify_privs(call, cfg, userid);
+    if (fresh_login) {
+        r = tfa_challenge_of(call, userid, &challenge);
+        if (r < 0)
+            return r;
+    }
 
     (void) api_auth_rotate_key();
 
@@ -109,6 +214,8 @@ static int h_ticket(ApiCall *call) {
     r = cfs_file_read(PVE_CFS_AUTHKEY_KEY, &priv, NULL);
     if (r < 0)
         return api_call_fail(call, 500, NULL, "unable to read authkey: %s", strerror(-r));
+    if (challenge)
+        return tfa_half_ticket(call, priv, userid, challenge);
     r = ticket_create(priv, userid, now, TICKET_HASH_SHA1, &ticket);
     if (r < 0)
         return api_call_fail(call, 500, NULL, "unable to create ticket: %s", strerror(-r));

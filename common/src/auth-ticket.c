@@ -281,8 +281,13 @@ bool tokenid_is_valid(const char *tokenid) {
 
 /* ---- tickets ----------------------------------------------------------------------------- */
 
-int ticket_create(
-    const char *private_pem, const char *userid, int64_t time, TicketHash hash, char **ret_ticket
+int ticket_create_aad(
+    const char *private_pem,
+    const char *userid,
+    const char *aad,
+    int64_t time,
+    TicketHash hash,
+    char **ret_ticket
 ) {
     _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
     _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
@@ -310,6 +315,9 @@ int ticket_create(
         else
             strbuf_append_char(&b, *p);
     strbuf_printf(&b, ":%08X", (unsigned) time);
+    size_t plain_len = b.len;
+    if (aad) /* signed, then cut off again: the ticket does not carry it */
+        strbuf_printf(&b, ":%s", aad);
     if (b.error)
         return b.error;
 
@@ -324,12 +332,19 @@ int ticket_create(
         return -ENOMEM;
     if (EVP_DigestSign(md, sig, &siglen, (const uint8_t *) b.data, b.len) <= 0)
         return -EIO;
+    b.len = plain_len;
     r = auth_base64_encode(sig, siglen, true, &sig64);
     if (r < 0)
         return r;
     strbuf_append(&b, "::");
     strbuf_append(&b, sig64);
     return strbuf_finish(&b, ret_ticket, NULL);
+}
+
+int ticket_create(
+    const char *private_pem, const char *userid, int64_t time, TicketHash hash, char **ret_ticket
+) {
+    return ticket_create_aad(private_pem, userid, NULL, time, hash, ret_ticket);
 }
 
 void ticket_age_window(const TicketKeys *keys, bool old_key, int64_t *ret_min, int64_t *ret_max) {
@@ -385,11 +400,16 @@ static int unhex(char c) {
     return -1;
 }
 
-int ticket_verify(
-    const char *ticket, const TicketKeys *keys, int64_t now, char **ret_userid, int64_t *ret_age
+int ticket_verify_aad(
+    const char *ticket,
+    const TicketKeys *keys,
+    const char *aad,
+    int64_t now,
+    char **ret_userid,
+    int64_t *ret_age
 ) {
     _cleanup_free_ uint8_t *sig = NULL;
-    _cleanup_free_ char *userid = NULL;
+    _cleanup_free_ char *userid = NULL, *signed_text = NULL;
     size_t siglen;
     int r;
 
@@ -443,8 +463,17 @@ int ticket_verify(
     if (r < 0)
         return r == -ENOMEM ? r : -EBADMSG;
 
+    const char *text = ticket;
+    size_t text_len = plain_len;
+    if (aad) {
+        if (asprintf(&signed_text, "%.*s:%s", (int) plain_len, ticket, aad) < 0)
+            return -ENOMEM;
+        text = signed_text;
+        text_len = strlen(signed_text);
+    }
+
     int64_t age = now - (int64_t) t, min, max;
-    r = keys->public_pem ? verify_signature(keys->public_pem, ticket, plain_len, sig, siglen)
+    r = keys->public_pem ? verify_signature(keys->public_pem, text, text_len, sig, siglen)
                          : -EACCES;
     if (r == 0) {
         ticket_age_window(keys, false, &min, &max);
@@ -452,7 +481,7 @@ int ticket_verify(
             r = -ETIME;
     }
     if (r < 0 && r != -ENOMEM && keys->old_public_pem) {
-        int q = verify_signature(keys->old_public_pem, ticket, plain_len, sig, siglen);
+        int q = verify_signature(keys->old_public_pem, text, text_len, sig, siglen);
         if (q == 0) {
             ticket_age_window(keys, true, &min, &max);
             q = age > min && age < max ? 0 : -ETIME;
@@ -468,6 +497,12 @@ int ticket_verify(
     if (ret_age)
         *ret_age = age;
     return 0;
+}
+
+int ticket_verify(
+    const char *ticket, const TicketKeys *keys, int64_t now, char **ret_userid, int64_t *ret_age
+) {
+    return ticket_verify_aad(ticket, keys, NULL, now, ret_userid, ret_age);
 }
 
 /* ---- console tickets ---------------------------------------------------------------------- */

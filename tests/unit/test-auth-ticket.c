@@ -95,6 +95,32 @@ static void test_ticket_sha256(void **state) {
     roundtrip(TICKET_HASH_SHA256, EVP_sha256(), EVP_sha1());
 }
 
+/* "!tfa!" half tickets: the aad is signed but not carried, so only the same aad verifies */
+static void test_ticket_aad(void **state) {
+    (void) state;
+    char *t = NULL, *data = NULL;
+    TicketKeys keys = {.public_pem = pub_a, .key_age = 50000};
+    assert_int_equal(
+        ticket_create_aad(
+            priv_a, "!tfa!%7B%22totp%22%3Atrue%7D", "bob@pve", T0, TICKET_HASH_SHA1, &t
+        ),
+        0
+    );
+    static const char prefix[] = "PVE:!tfa!%7B%22totp%22%3Atrue%7D:6553F100::";
+    assert_true(strncmp(t, prefix, sizeof(prefix) - 1) == 0);
+    assert_null(strstr(t, "bob@pve"));
+    assert_int_equal(ticket_verify_aad(t, &keys, "bob@pve", T0 + 10, &data, NULL), 0);
+    assert_string_equal(data, "!tfa!%7B%22totp%22:true%7D"); /* %3A is the escaped colon */
+    free(data);
+    assert_int_equal(ticket_verify_aad(t, &keys, "root@pam", T0 + 10, NULL, NULL), -EACCES);
+    assert_int_equal(ticket_verify(t, &keys, T0 + 10, NULL, NULL), -EACCES);
+    free(t);
+    /* and a plain ticket is no half ticket */
+    assert_int_equal(ticket_create(priv_a, "bob@pve", T0, TICKET_HASH_SHA1, &t), 0);
+    assert_int_equal(ticket_verify_aad(t, &keys, "bob@pve", T0 + 10, NULL, NULL), -EACCES);
+    free(t);
+}
+
 static void test_ticket_window(void **state) {
     (void) state;
     char *t = NULL;
@@ -436,7 +462,7 @@ int main(void) {
         cmocka_unit_test(test_ticket_colon),  cmocka_unit_test(test_csrf_known_answer),
         cmocka_unit_test(test_csrf_verify),   cmocka_unit_test(test_api_token),
         cmocka_unit_test(test_cookie),        cmocka_unit_test(test_shadow),
-        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_base64),        cmocka_unit_test(test_ticket_aad),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

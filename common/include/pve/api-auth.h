@@ -28,6 +28,10 @@ int api_auth_rotate_key(void);
 /* Verify a ticket against authkey.pub (and authkey.pub.old): 0 and the userid. */
 int api_auth_verify_ticket(const char *ticket, char **ret_userid);
 
+/* Verify a ticket signed with associated data (a "!tfa!" half ticket bound to a userid): 0 and
+ * the ticket's data, unchecked. Not cached. */
+int api_auth_verify_ticket_aad(const char *ticket, const char *aad, char **ret_data);
+
 /*
  * Authenticate a request from its Cookie and Authorization headers (either may be NULL):
  * PVEAuthCookie (cookie, then Authorization) or "PVEAPIToken=<tokenid>=<secret>".

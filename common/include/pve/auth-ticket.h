@@ -39,6 +39,18 @@ int ticket_create(
     const char *private_pem, const char *userid, int64_t time, TicketHash hash, char **ret_ticket
 );
 
+/* The same with associated data: the signature covers "PVE:<data>:<time>:<aad>" while the ticket
+ * only carries "PVE:<data>:<time>", so it verifies only for the same aad (upstream's "!tfa!"
+ * half tickets are bound to the userid this way). aad NULL = ticket_create(). */
+int ticket_create_aad(
+    const char *private_pem,
+    const char *userid,
+    const char *aad,
+    int64_t time,
+    TicketHash hash,
+    char **ret_ticket
+);
+
 /*
  * Key material and its ages, as the caller knows it. key_age = now - mtime(authkey.pub) (negative
  * or huge values are clamped); old_public_pem may be NULL. quorate enables the "key overdue for
@@ -64,6 +76,15 @@ void ticket_age_window(const TicketKeys *keys, bool old_key, int64_t *ret_min, i
  */
 int ticket_verify(
     const char *ticket, const TicketKeys *keys, int64_t now, char **ret_userid, int64_t *ret_age
+);
+/* Verify a ticket made by ticket_create_aad() with the same aad. */
+int ticket_verify_aad(
+    const char *ticket,
+    const TicketKeys *keys,
+    const char *aad,
+    int64_t now,
+    char **ret_userid,
+    int64_t *ret_age
 );
 
 /*

@@ -78,6 +78,7 @@
 #define PVE_CFS_WWW_KEY         "pve-www.key"
 #define PVE_CFS_SHADOW_CFG      "priv/shadow.cfg"
 #define PVE_CFS_TOKEN_CFG       "priv/token.cfg"
+#define PVE_CFS_TFA_CFG         "priv/tfa.cfg"
 #define PVE_CFS_ROOT_CA_PEM     "pve-root-ca.pem"
 #define PVE_CFS_ROOT_CA_KEY     "priv/pve-root-ca.key"
 
