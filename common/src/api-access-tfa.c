@@ -220,6 +220,7 @@ static int h_user_tfa_types(ApiCall *call) {
 /* ---- changing ---------------------------------------------------------------------------------
  */
 
+/* changes cfg: 0 (write it back), > 0 (nothing changed) or a negative errno */
 typedef int (*TfaEditFn)(ApiCall *call, json_t *cfg, void *userdata);
 
 typedef struct TfaEdit {
@@ -234,9 +235,9 @@ tfa_edit_locked(ApiCall *call, const char *text, size_t len, char **ret_new, voi
     int r = tfa_parse_or_fail(call, text, len, &cfg);
     if (r >= 0)
         r = e->fn(call, cfg, e->userdata);
-    if (r >= 0)
+    if (r == 0)
         r = tfa_cfg_print(cfg, ret_new);
-    return r;
+    return r < 0 ? r : 0;
 }
 
 static int tfa_edit(ApiCall *call, TfaEditFn fn, void *userdata) {
@@ -378,6 +379,15 @@ static int h_tfa_delete(ApiCall *call) {
     if (r >= 0)
         r = tfa_edit(call, delete_edit, NULL);
     return r < 0 ? r : 0;
+}
+
+static int remove_user_edit(ApiCall *call, json_t *cfg, void *userdata) {
+    (void) call;
+    return json_object_del(json_object_get(cfg, "users"), userdata) == 0 ? 0 : 1;
+}
+
+int access_tfa_remove_user(ApiCall *call, const char *userid) {
+    return tfa_edit(call, remove_user_edit, (void *) userid);
 }
 
 static int unlock_edit(ApiCall *call, json_t *cfg, void *userdata) {

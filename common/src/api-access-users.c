@@ -346,7 +346,8 @@ static int user_delete_edit(ApiCall *call, UserCfg *cfg, void *userdata) {
     const UserCfgUser *u = user_cfg_get_user(cfg, userid);
     if (!u)
         return access_fail_no_user(call, userid);
-    /* the realm forgets the user (pve: its password), and the token secrets go too */
+    /* the realm forgets the user (pve: its password), the token secrets and second factors go
+     * too */
     _cleanup_(section_config_freep) SectionConfig *domains = NULL;
     int r = access_domains_load(call, &domains, NULL);
     if (r < 0)
@@ -362,6 +363,9 @@ static int user_delete_edit(ApiCall *call, UserCfg *cfg, void *userdata) {
         if (r < 0)
             return r;
     }
+    r = access_tfa_remove_user(call, userid);
+    if (r < 0)
+        return r;
     return user_cfg_remove_user(cfg, userid);
 }
 

@@ -91,6 +91,9 @@ const char *access_realm_type_of(const SectionConfig *domains, const char *useri
 const char *
 access_realm_tfa_type(const SectionConfig *domains, const char *userid, char buf[static 16]);
 
+/* api-access-tfa.c: forget the second factors of a deleted user (priv/tfa.cfg, under its lock) */
+int access_tfa_remove_user(ApiCall *call, const char *userid);
+
 /* api-access-users.c: the permission checks of DELETE /access/users/{userid}, also a part of
  * PUT /access/password's */
 extern const ApiPermCheck access_delete_user_checks[2];

@@ -5,8 +5,9 @@
  * Logins of users with a second factor (priv/tfa.cfg) take two steps, as upstream: the password
  * earns a "!tfa!<challenge>" half ticket (NeedTFA: 1) signed with the userid as associated data,
  * so it is no ticket for anything else; the client answers with username, tfa-challenge = that
- * ticket and password = "totp:<code>" or "recovery:<key>" and gets the real ticket. Renewing a
- * valid ticket needs no second factor.
+ * ticket and password = "totp:<code>" or "recovery:<key>" and gets the real ticket. Clients may
+ * also send the code with the password in "otp" (one step). Renewing a valid ticket needs no
+ * second factor.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -103,12 +104,9 @@ tfa_answer_check(ApiCall *call, const char *text, size_t len, char **ret_new, vo
     return a->ok && changed ? tfa_cfg_print(cfg, ret_new) : 0;
 }
 
-/* Second step: the half ticket must be ours, for this userid; then the factor must match.
- * 1 when it does, 0 when not, negative errno with the call failed (file or lock errors). */
-static int tfa_answer(ApiCall *call, const char *userid, const char *half, const char *response) {
-    _cleanup_free_ char *data = NULL;
-    if (api_auth_verify_ticket_aad(half, userid, &data) < 0 || !startswith(data, TFA_DATA_PREFIX))
-        return 0;
+/* Does response ("totp:<code>", "recovery:<key>") answer userid's second factor? 1 when it
+ * does, 0 when not, negative errno with the call failed (file or lock errors). */
+static int tfa_check(ApiCall *call, const char *userid, const char *response) {
     TfaAnswer a = {.userid = userid, .response = response};
     int r;
     if (startswith(response, "recovery:")) /* used up under the lock: each key works once */
@@ -128,15 +126,38 @@ static int tfa_answer(ApiCall *call, const char *userid, const char *half, const
     return r < 0 ? r : a.ok;
 }
 
-/* First step done: answer with the half ticket and the challenge in it. */
-static int tfa_half_ticket(ApiCall *call, const char *priv, const char *userid, const char *chal) {
+/* Second step: the half ticket must be ours, for this userid; then the factor must match. */
+static int tfa_answer(ApiCall *call, const char *userid, const char *half, const char *response) {
+    _cleanup_free_ char *data = NULL;
+    if (api_auth_verify_ticket_aad(half, userid, &data) < 0 || !startswith(data, TFA_DATA_PREFIX))
+        return 0;
+    return tfa_check(call, userid, response);
+}
+
+/* One step, for clients that send the code with the password (the "otp" parameter, as
+ * proxmoxer does): a bare code is a TOTP code. */
+static int tfa_otp(ApiCall *call, const char *userid, const char *otp) {
+    _cleanup_free_ char *response = NULL;
+    if (!strchr(otp, ':') && asprintf(&response, "totp:%s", otp) < 0)
+        return -ENOMEM;
+    return tfa_check(call, userid, response ?: otp);
+}
+
+/* First step done: answer with the half ticket and the challenge in it (and, as upstream, the
+ * CSRF token, which is worth nothing without a ticket; no caps). */
+static int tfa_half_ticket(
+    ApiCall *call, const char *priv, const char *userid, const char *chal, const char *csrf
+) {
     _cleanup_free_ char *enc = api_client_urlencode(chal), *data = NULL, *ticket = NULL;
     if (!enc || asprintf(&data, TFA_DATA_PREFIX "%s", enc) < 0)
         return -ENOMEM;
     int r = ticket_create_aad(priv, data, userid, time(NULL), TICKET_HASH_SHA1, &ticket);
     if (r < 0)
         return api_call_fail(call, 500, NULL, "unable to create ticket: %s", strerror(-r));
-    json_t *o = json_pack("{s:s,s:s,s:i}", "username", userid, "ticket", ticket, "NeedTFA", 1);
+    json_t *o = json_pack(
+        "{s:s,s:s,s:s,s:i}", "username", userid, "ticket", ticket, "CSRFPreventionToken", csrf,
+        "NeedTFA", 1
+    );
     return api_call_set_result(call, o);
 }
 
@@ -202,6 +223,16 @@ static int h_ticket(ApiCall *call) {
         r = tfa_challenge_of(call, userid, &challenge);
         if (r < 0)
             return r;
+        const char *otp = NULL;
+        if (challenge && api_call_param_string(call, "otp", &otp) >= 0 && otp) {
+            r = tfa_otp(call, userid, otp);
+            if (r < 0)
+                return r;
+            if (r == 0)
+                return login_failed(call, userid);
+            free(challenge);
+            challenge = NULL;
+        }
     }
 
     (void) api_auth_rotate_key();
@@ -214,11 +245,6 @@ static int h_ticket(ApiCall *call) {
     r = cfs_file_read(PVE_CFS_AUTHKEY_KEY, &priv, NULL);
     if (r < 0)
         return api_call_fail(call, 500, NULL, "unable to read authkey: %s", strerror(-r));
-    if (challenge)
-        return tfa_half_ticket(call, priv, userid, challenge);
-    r = ticket_create(priv, userid, now, TICKET_HASH_SHA1, &ticket);
-    if (r < 0)
-        return api_call_fail(call, 500, NULL, "unable to create ticket: %s", strerror(-r));
     r = cfs_file_read(PVE_CFS_WWW_KEY, &www, &www_len);
     if (r < 0)
         return api_call_fail(call, 500, NULL, "unable to read www key: %s", strerror(-r));
@@ -226,6 +252,11 @@ static int h_ticket(ApiCall *call) {
     explicit_bzero(www, www_len);
     if (r < 0)
         return api_call_fail(call, 500, NULL, "unable to create CSRF token: %s", strerror(-r));
+    if (challenge)
+        return tfa_half_ticket(call, priv, userid, challenge, csrf);
+    r = ticket_create(priv, userid, now, TICKET_HASH_SHA1, &ticket);
+    if (r < 0)
+        return api_call_fail(call, 500, NULL, "unable to create ticket: %s", strerror(-r));
 
     json_t *o = json_object(), *cap = json_object();
     if (!o || !cap || json_object_set_new(o, "cap", cap) < 0) {

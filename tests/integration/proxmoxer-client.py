@@ -281,6 +281,42 @@ def service_task():
     return None
 
 
+def totp_code(secret, offset=0):
+    """RFC 6238 SHA-1 6-digit code of now (+ offset periods)"""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    step = int(time.time()) // 30 + offset
+    mac = hmac.new(base64.b32decode(secret), struct.pack(">Q", step), hashlib.sha1).digest()
+    o = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def tfa_login():
+    from proxmoxer.backends.https import AuthenticationError
+
+    secret = "JBSWY3DPEHPK3PXP"
+    user = f"tfa{uuid.uuid4().hex[:6]}@pve"
+    api.access.users.post(userid=user, password="tfa-password")
+    uri = f"otpauth://totp/PVE:{user}?secret={secret}"
+    added = api.access.tfa(user).post(type="totp", totp=uri, value=totp_code(secret))
+    if not added.get("id", "").startswith("totp-"):
+        return f"add TOTP answered {added}"
+    try:
+        connect(user=user, password="tfa-password", otp=totp_code(secret, 7))
+        return "a wrong otp logged in"
+    except AuthenticationError:
+        pass
+    c = connect(user=user, password="tfa-password", otp=totp_code(secret))
+    entries = c.access.tfa(user).get()
+    if [e.get("type") for e in entries] != ["totp"]:
+        return f"entries {entries}"
+    api.access.users(user).delete()
+    return None
+
+
 print(f"# proxmoxer {proxmoxer.__version__}", file=sys.stderr)
 if check("proxmoxer logs in as root@pam over https (POST /access/ticket)", login):
     check("proxmoxer lists nodes (GET /nodes)", nodes)
@@ -291,3 +327,4 @@ if check("proxmoxer logs in as root@pam over https (POST /access/ticket)", login
     check("proxmoxer reads cluster resources (GET /cluster/resources)", cluster_resources)
     check("proxmoxer creates, reads, updates and deletes a dir storage (/storage)", storage_crud)
     check("proxmoxer runs a service restart task and follows it to its end", service_task)
+    check("proxmoxer logs in with a TOTP second factor (otp) and is refused a wrong one", tfa_login)
