@@ -5,17 +5,26 @@
  * (cfs_ipc_set_status) and a failing one does not stop the others. Guests have a provider
  * table (QEMU, LXC; pvestatd-guests.c): each broadcasts "rrd/pve2.3-vm/<vmid>" for its guests.
  *
+ * Before them, a quorate node rotates the ticket signing key when it is due; after them the
+ * node's kv/static-info and kv/version-info are sent when they changed.
+ *
  * The timer fires at multiples of the interval on the wall clock (CLOCK_REALTIME, absolute),
  * so cycles never drift; a cycle that overruns skips the ticks it missed.
  */
+#include <linux/magic.h>
+#include <sys/vfs.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pve/api-auth.h"
 #include "pve/api-env.h"
+#include "pve/api-methods.h"
 #include "pve/cfs-file.h"
 #include "pve/cfs-ipc.h"
+#include "pve/cluster-setup.h"
 #include "pve/log.h"
 #include "pve/paths.h"
 #include "pve/rrd-def.h"
@@ -28,6 +37,9 @@ struct Statd {
     ProcStat prev_stat;
     sd_event_source *timer;
     bool warned_ipc; /* one warning while pmxcfs is unreachable, not one per cycle */
+    unsigned cpus;   /* from the last node sample, for kv/static-info */
+    uint64_t memory;
+    char *sent_static_info, *sent_version_info; /* what pmxcfs has, NULL: nothing yet */
 };
 
 /* A guest layer (QEMU, LXC): broadcasts the status of its guests on this node. */
@@ -66,12 +78,22 @@ static int collect_tasklist(Statd *d, time_t ctime) {
     return api_broadcast_tasklist(d->c.taskdir);
 }
 
+/* As upstream, each cycle on a quorate node: a pair older than 24 h is replaced (the function
+ * itself checks the age, under the cluster-wide authkey lock). */
+static int collect_authkey(Statd *d, time_t ctime) {
+    (void) d;
+    (void) ctime;
+    return cluster_cfs_quorate() ? api_auth_rotate_key() : 0;
+}
+
 static int collect_node(Statd *d, time_t ctime) {
     StatdNode n;
     _cleanup_free_ char *value = NULL, *key = NULL;
     int r = statd_collect_node(&d->c, &d->prev_stat, ctime, &n);
     if (r < 0 || (r = statd_format_node(&n, &value)) < 0)
         return r;
+    d->cpus = n.maxcpu;
+    d->memory = n.memtotal;
     if (asprintf(&key, RRD_KEY_NODE "/%s", d->c.nodename) < 0)
         return -ENOMEM;
     return statd_broadcast_rrd(d, key, value);
@@ -121,14 +143,50 @@ static int collect_storage(Statd *d, time_t ctime) {
     return ret;
 }
 
+/* Broadcast kv/<key> = value unless pmxcfs already has exactly that from us (pmxcfs re-sends
+ * its own keys after membership changes). */
+static int broadcast_kv_changed(const char *key, char **sent, json_t *value) {
+    _cleanup_free_ char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    _cleanup_free_ char *name = NULL;
+    json_decref(value);
+    if (!text || asprintf(&name, "kv/%s", key) < 0)
+        return -ENOMEM;
+    if (*sent && streq(*sent, text))
+        return 0;
+    int r = cfs_ipc_set_status(name, text, strlen(text));
+    if (r < 0)
+        return r;
+    free(*sent);
+    *sent = TAKE_PTR(text);
+    return 0;
+}
+
+static int cgroup_mode(void) {
+    struct statfs s;
+    return statfs("/sys/fs/cgroup", &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC ? 2 : 1;
+}
+
+static int collect_node_kv(Statd *d, time_t ctime) {
+    (void) ctime;
+    int r = 0;
+    if (d->cpus > 0)
+        r = broadcast_kv_changed(
+            "static-info", &d->sent_static_info,
+            json_pack(
+                "{s:i,s:I,s:i}", "cpus", (int) d->cpus, "memory", (json_int_t) d->memory,
+                "cgroup-mode", cgroup_mode()
+            )
+        );
+    int q = broadcast_kv_changed("version-info", &d->sent_version_info, api_version_json());
+    return r < 0 ? r : q;
+}
+
 static const struct {
     const char *name;
     int (*collect)(Statd *d, time_t ctime);
 } collectors[] = {
-    {"task list", collect_tasklist},
-    {"node", collect_node},
-    {"guest", collect_guests},
-    {"storage", collect_storage},
+    {"auth key", collect_authkey}, {"task list", collect_tasklist}, {"node", collect_node},
+    {"guest", collect_guests},     {"storage", collect_storage},    {"node kv", collect_node_kv},
 };
 
 int statd_new(const StatdConfig *c, Statd **ret) {
@@ -147,6 +205,8 @@ Statd *statd_free(Statd *d) {
     if (!d)
         return NULL;
     sd_event_source_disable_unref(d->timer);
+    free(d->sent_static_info);
+    free(d->sent_version_info);
     free(d);
     return NULL;
 }

@@ -292,11 +292,14 @@ static int h_ticket(ApiCall *call) {
     return api_call_set_result(call, o);
 }
 
-static int h_version(ApiCall *call) {
-    json_t *o = json_pack(
+json_t *api_version_json(void) {
+    return json_pack(
         "{s:s,s:s,s:s}", "version", PVE_VERSION, "release", PVE_VERSION, "repoid", "pve-c"
     );
-    return api_call_set_result(call, o);
+}
+
+static int h_version(ApiCall *call) {
+    return api_call_set_result(call, api_version_json());
 }
 
 static const ApiSchema ticket_params = API_OBJECT(

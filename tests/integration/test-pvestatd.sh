@@ -87,6 +87,33 @@ check "storage of another node not broadcast" bash -c "! grep -a -q '^pve2-stora
 check "default storage 'local' broadcast only when /var/lib/vz exists" \
     bash -c "[ -d /var/lib/vz ] || ! grep -a -q '^pve2-storage/$NODE/local:' '$MNT/.rrd'"
 
+# ---- node kv keys: kv/static-info and kv/version-info, read back over pmxcfs IPC -------------
+CFS_GET=$(readlink -f "$ROOT/tests/integration/cfs-status-get")
+static_ok() { "$CFS_GET" kv/static-info "$NODE" >"$TMP/static-info" 2>/dev/null; }
+check "kv/static-info broadcast" wait_until 20 static_ok
+mem_kib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+cg=1; [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && cg=2
+check "static-info: cpus = nproc, memory = MemTotal, cgroup-mode" \
+    [ "$(jq -c . "$TMP/static-info")" = "{\"cpus\":$(nproc),\"memory\":$((mem_kib * 1024)),\"cgroup-mode\":$cg}" ]
+saved_ticket=${TICKET:-} saved_csrf=${CSRF:-}
+login root@pam "$ROOT_PASSWORD"
+api GET /version
+TICKET=$saved_ticket CSRF=$saved_csrf
+version_same() {
+    "$CFS_GET" kv/version-info "$NODE" >"$TMP/version-info" 2>/dev/null &&
+        [ "$(jq -S -c . "$TMP/version-info")" = "$(jget .data | jq -S -c .)" ]
+}
+check "kv/version-info = what GET /version answers" version_same
+
+# ---- ticket key rotation: a quorate node's pvestatd replaces a key pair older than 24 h -------
+oldpub=$(cat "$MNT/authkey.pub")
+touch -d '25 hours ago' "$MNT/authkey.pub"
+rotated() { [ "$(cat "$MNT/authkey.pub.old" 2>/dev/null)" = "$oldpub" ] && [ "$(cat "$MNT/authkey.pub")" != "$oldpub" ]; }
+check "pvestatd rotates an old authkey (previous one kept as authkey.pub.old)" wait_until 10 rotated
+newpub=$(cat "$MNT/authkey.pub")
+sleep 3 # three 1 s cycles
+check "... and leaves a fresh one alone" [ "$(cat "$MNT/authkey.pub")" = "$newpub" ]
+
 # ---- RRD files written by pmxcfs (librrd directly: no rrdcached yet) -----------------------
 NODE_RRD=$PVE_RRD_DIR/pve2-node/$NODE
 ST_RRD=$PVE_RRD_DIR/pve2-storage/$NODE/teststore

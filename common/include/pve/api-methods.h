@@ -22,6 +22,9 @@
 int api_access_register(ApiRouter *r);
 int api_pools_register(ApiRouter *r);
 int api_ticket_register(ApiRouter *r);
+/* What GET /version answers ({version, release, repoid}); pvestatd broadcasts it as
+ * kv/version-info. */
+json_t *api_version_json(void);
 int api_cluster_register(ApiRouter *r);
 int api_nodes_register(ApiRouter *r);
 int api_storage_register(ApiRouter *r);
