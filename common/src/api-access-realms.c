@@ -23,14 +23,6 @@
 #include "pve/section-config.h"
 #include "pve/string-util.h"
 
-static json_t *param(const ApiCall *call, const char *name) {
-    return json_object_get(call->params, name);
-}
-
-static const char *param_str(const ApiCall *call, const char *name) {
-    return json_string_value(param(call, name));
-}
-
 /* ---- domains.cfg ---------------------------------------------------------------------------- */
 
 enum {

@@ -26,10 +26,6 @@ static bool str_eq(const char *a, const char *b) {
     return a && b && streq(a, b);
 }
 
-static const char *param_str(const ApiCall *call, const char *name) {
-    return json_string_value(json_object_get(call->params, name));
-}
-
 /* tfa.cfg parsed; a broken file is a 500 naming it */
 static int tfa_parse_or_fail(ApiCall *call, const char *text, size_t len, json_t **ret) {
     _cleanup_free_ char *err = NULL;

@@ -17,20 +17,6 @@
 #include "pve/strbuf.h"
 #include "pve/string-util.h"
 
-static json_t *param(const ApiCall *call, const char *name) {
-    return json_object_get(call->params, name);
-}
-
-static const char *param_str(const ApiCall *call, const char *name) {
-    return json_string_value(param(call, name));
-}
-
-static bool param_true(const ApiCall *call, const char *name) {
-    bool b = false;
-    (void) api_call_param_bool(call, name, &b);
-    return b;
-}
-
 /* ---- users ---------------------------------------------------------------------------------- */
 
 static const char *const user_text_keys[] = {"firstname", "lastname", "email", "comment", "keys"};

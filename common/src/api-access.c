@@ -72,14 +72,6 @@ char **api_access_split_list(const char *s) {
     return v;
 }
 
-static json_t *param(const ApiCall *call, const char *name) {
-    return json_object_get(call->params, name);
-}
-
-static const char *param_str(const ApiCall *call, const char *name) {
-    return json_string_value(param(call, name));
-}
-
 /* A validated parameter value in its string form (booleans 0/1). */
 const char *access_value_str(const json_t *v, char buf[static 32]) {
     if (json_is_string(v))

@@ -51,6 +51,20 @@ static inline void api_access_strv_freep(char ***v) {
 }
 #define _cleanup_strv_ _cleanup_(api_access_strv_freep)
 
+/* Parameters of a validated call: the value, a string (NULL when absent or not a string), a
+ * boolean that is set and true. */
+static inline json_t *param(const ApiCall *call, const char *name) {
+    return json_object_get(call->params, name);
+}
+static inline const char *param_str(const ApiCall *call, const char *name) {
+    return json_string_value(param(call, name));
+}
+static inline bool param_true(const ApiCall *call, const char *name) {
+    bool b = false;
+    (void) api_call_param_bool(call, name, &b);
+    return b;
+}
+
 /* ---- shared by the /access files (api-access*.c) ------------------------------------------ */
 
 /* registration of the methods of each file, called by api_access_register() in table order */

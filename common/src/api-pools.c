@@ -19,16 +19,6 @@
 #include "pve/storage-cfg.h"
 #include "pve/string-util.h"
 
-static const char *param_str(const ApiCall *call, const char *name) {
-    return json_string_value(json_object_get(call->params, name));
-}
-
-static bool param_true(const ApiCall *call, const char *name) {
-    bool b = false;
-    (void) api_call_param_bool(call, name, &b);
-    return b;
-}
-
 /* ---- members -------------------------------------------------------------------------------- */
 
 /* The "ids" object of the pmxcfs guest list (an empty object when it cannot be read). */
