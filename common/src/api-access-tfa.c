@@ -67,26 +67,6 @@ static int may_modify(ApiCall *call, const char *userid) {
     return 0;
 }
 
-/* The entry with id in the user's lists: its type (static) and the array holding it. */
-static json_t *find_entry(
-    json_t *user, const char *id, const char **ret_type, json_t **ret_list, size_t *ret_index
-) {
-    static const char *const types[] = {"totp", "u2f", "webauthn", "yubico"};
-    for (size_t t = 0; t < ELEMENTSOF(types); t++) {
-        json_t *list = json_object_get(user, types[t]), *e;
-        size_t i;
-        json_array_foreach(list, i, e) {
-            if (str_eq(json_string_value(json_object_get(e, "id")), id)) {
-                *ret_type = types[t];
-                *ret_list = list;
-                *ret_index = i;
-                return e;
-            }
-        }
-    }
-    return NULL;
-}
-
 static int fail_no_entry(ApiCall *call, const char *id) {
     return api_call_fail(call, 404, NULL, "no such tfa entry '%s'", id);
 }
@@ -328,7 +308,7 @@ static int update_edit(ApiCall *call, json_t *cfg, void *userdata) {
     const char *id = param_str(call, "id"), *type = NULL, *desc = param_str(call, "description");
     json_t *user = tfa_cfg_user(cfg, param_str(call, "userid"), false), *list = NULL;
     size_t index = 0;
-    json_t *e = user ? find_entry(user, id, &type, &list, &index) : NULL;
+    json_t *e = user ? tfa_user_find(user, id, &type, &list, &index) : NULL;
     if (!e)
         return fail_no_entry(call, id);
     if (desc && json_util_set_string(e, "description", desc) < 0)
@@ -357,7 +337,7 @@ static int delete_edit(ApiCall *call, json_t *cfg, void *userdata) {
     size_t index = 0;
     if (user && streq(id, "recovery") && json_object_get(user, "recovery"))
         (void) json_object_del(user, "recovery");
-    else if (user && find_entry(user, id, &type, &list, &index)) {
+    else if (user && tfa_user_find(user, id, &type, &list, &index)) {
         (void) json_array_remove(list, index);
         if (json_array_size(list) == 0)
             (void) json_object_del(user, type);

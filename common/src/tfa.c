@@ -457,16 +457,18 @@ static json_t *list_entry(const char *type, const json_t *e) {
     return o;
 }
 
+/* the member of a user's object holding each kind of entry list, in listing order */
+static const char *const entry_types[] = {"totp", "u2f", "webauthn", "yubico"};
+
 json_t *tfa_user_entries(const json_t *user) {
-    static const char *const types[] = {"totp", "u2f", "webauthn", "yubico"};
     _cleanup_json_ json_t *list = json_array();
     if (!list)
         return NULL;
-    for (size_t t = 0; t < ELEMENTSOF(types); t++) {
+    for (size_t t = 0; t < ELEMENTSOF(entry_types); t++) {
         size_t i;
         const json_t *e;
-        json_array_foreach(json_object_get(user, types[t]), i, e) {
-            if (json_array_append_new(list, list_entry(types[t], e)) < 0)
+        json_array_foreach(json_object_get(user, entry_types[t]), i, e) {
+            if (json_array_append_new(list, list_entry(entry_types[t], e)) < 0)
                 return NULL;
         }
     }
@@ -481,6 +483,25 @@ json_t *tfa_user_entries(const json_t *user) {
             return NULL;
     }
     return TAKE_PTR(list);
+}
+
+json_t *tfa_user_find(
+    json_t *user, const char *id, const char **ret_type, json_t **ret_list, size_t *ret_index
+) {
+    for (size_t t = 0; t < ELEMENTSOF(entry_types); t++) {
+        json_t *list = json_object_get(user, entry_types[t]), *e;
+        size_t i;
+        json_array_foreach(list, i, e) {
+            const char *eid = json_string_value(json_object_get(e, "id"));
+            if (eid && id && streq(eid, id)) {
+                *ret_type = entry_types[t];
+                *ret_list = list;
+                *ret_index = i;
+                return e;
+            }
+        }
+    }
+    return NULL;
 }
 
 bool tfa_user_challenge(const json_t *user, json_t **ret_challenge) {

@@ -71,6 +71,12 @@ json_t *tfa_cfg_user(json_t *cfg, const char *userid, bool create);
  * one entry with id "recovery"). */
 json_t *tfa_user_entries(const json_t *user);
 
+/* The user's totp/u2f/webauthn/yubico entry with this id (recovery keys are no such entry): its
+ * type (static), the list holding it and its index there; NULL when there is none. */
+json_t *tfa_user_find(
+    json_t *user, const char *id, const char **ret_type, json_t **ret_list, size_t *ret_index
+);
+
 /* True when the user has an enabled second factor we can check (totp or recovery keys left),
  * and what a login challenge offers: {"totp":true?, "recovery":[indexes of unused keys]?}. */
 bool tfa_user_challenge(const json_t *user, json_t **ret_challenge);
