@@ -19,12 +19,13 @@
 
 extern char **environ;
 
-int spawn_start(const char *const *argv, int out_fd, int err_fd, pid_t *ret_pid) {
+int spawn_start_io(const char *const *argv, int in_fd, int out_fd, int err_fd, pid_t *ret_pid) {
     posix_spawn_file_actions_t fa;
     int r = posix_spawn_file_actions_init(&fa);
     if (r != 0)
         return -r;
-    r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    r = in_fd >= 0 ? posix_spawn_file_actions_adddup2(&fa, in_fd, 0)
+                   : posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     if (r == 0)
         r = out_fd >= 0 ? posix_spawn_file_actions_adddup2(&fa, out_fd, 1)
                         : posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -39,6 +40,10 @@ int spawn_start(const char *const *argv, int out_fd, int err_fd, pid_t *ret_pid)
         r = posix_spawnp(ret_pid, argv[0], &fa, NULL, (char *const *) argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     return -r;
+}
+
+int spawn_start(const char *const *argv, int out_fd, int err_fd, pid_t *ret_pid) {
+    return spawn_start_io(argv, -1, out_fd, err_fd, ret_pid);
 }
 
 int spawn_wait(pid_t pid) {

@@ -12,6 +12,8 @@
 
 /* Start argv with stdout/stderr going to out_fd/err_fd (-1: /dev/null). */
 int spawn_start(const char *const *argv, int out_fd, int err_fd, pid_t *ret_pid);
+/* The same with stdin from in_fd (-1: /dev/null), e.g. the read end of a pipe. */
+int spawn_start_io(const char *const *argv, int in_fd, int out_fd, int err_fd, pid_t *ret_pid);
 /* Wait for a child started above; returns its exit status (never fails but for EINTR loops). */
 int spawn_wait(pid_t pid);
 
