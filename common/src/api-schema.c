@@ -393,6 +393,20 @@ static int check_ip(const char *v) {
     return check_ipv4(v) || check_ipv6(v);
 }
 
+/* <ip>/<prefix>: 0-32 for IPv4, 0-128 for IPv6 */
+static int check_cidr(const char *v) {
+    const char *slash = strchr(v, '/');
+    if (!slash || slash == v || strlen(slash) > 4 || strlen(v) >= INET6_ADDRSTRLEN + 4)
+        return 0;
+    char ip[INET6_ADDRSTRLEN + 4];
+    snprintf(ip, sizeof ip, "%.*s", (int) (slash - v), v);
+    const char *p = slash + 1;
+    if (!*p || strspn(p, "0123456789") != strlen(p))
+        return 0;
+    int bits = atoi(p);
+    return check_ipv4(ip) ? bits <= 32 : check_ipv6(ip) ? bits <= 128 : 0;
+}
+
 static int check_any(const char *v) {
     (void) v;
     return 1;
@@ -453,6 +467,9 @@ static const FormatDef formats[] = {
     {"ipv4", NULL, false, 0, check_ipv4, "value does not look like a valid IPv4 address\n"},
     {"ipv6", NULL, false, 0, check_ipv6, "value does not look like a valid IPv6 address\n"},
     {"ip", NULL, false, 0, check_ip, "value does not look like a valid IP address\n"},
+    {"CIDR", NULL, false, 0, check_cidr, "value does not look like a valid CIDR network\n"},
+    {"storage-pair", "^(1|([a-z][a-z0-9._-]*[a-z0-9]:)?[a-z][a-z0-9._-]*[a-z0-9])$", false, 0, NULL,
+     "invalid storage mapping '%s'\n"},
     {"pve-task-status-type", "^(ok|error|warning|unknown)$", true, 0, NULL,
      "invalid status '%s'\n"},
 };

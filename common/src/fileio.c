@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -97,4 +100,39 @@ int mkdir_p(const char *path, mode_t mode) {
     if (r < 0)
         return r;
     return mkdir(path, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int rm_tree_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void) st;
+    (void) ftw;
+    int r = flag == FTW_DP ? rmdir(path) : unlink(path);
+    return r < 0 && errno != ENOENT ? errno : 0;
+}
+
+/* true when /proc/self/mountinfo has a mount point at path or below it */
+static bool has_mounts_below(const char *path) {
+    _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return false;
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    _cleanup_free_ char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        char mp[4096]; /* fields: id parent major:minor root mount-point ... */
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strncmp(mp, path, n) == 0 &&
+            (mp[n] == 0 || mp[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
+int rm_tree(const char *path) {
+    if (has_mounts_below(path))
+        return -EBUSY;
+    int r = nftw(path, rm_tree_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (r < 0)
+        return -errno;
+    return r > 0 ? -r : 0;
 }

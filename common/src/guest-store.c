@@ -271,6 +271,20 @@ int guest_config_write(
     return 0;
 }
 
+int guest_config_move(
+    GuestType type, uint32_t vmid, const char *from_node, const char *to_node, char **reterr
+) {
+    _cleanup_free_ char *from = NULL, *to = NULL, *from_full = NULL, *to_full = NULL;
+    if (guest_config_relpath(type, from_node, vmid, &from) < 0 ||
+        guest_config_relpath(type, to_node, vmid, &to) < 0 || cfs_file_path(from, &from_full) < 0 ||
+        cfs_file_path(to, &to_full) < 0)
+        return -ENOMEM;
+    (void) mkdir_parents(to_full, 0755);
+    if (rename(from_full, to_full) < 0)
+        return fail(reterr, -errno, "unable to move '%s' to '%s' - %m", from, to);
+    return 0;
+}
+
 int guest_config_remove(GuestType type, const char *node, uint32_t vmid) {
     _cleanup_free_ char *rel = NULL, *full = NULL;
     if (guest_config_relpath(type, node, vmid, &rel) < 0 || cfs_file_path(rel, &full) < 0)

@@ -645,17 +645,9 @@ int lxc_ct_shutdown(uint32_t vmid, unsigned timeout_s, bool force, char **reterr
     return lxc_ct_stop(vmid, reterr);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void) st;
-    (void) ftw;
-    return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? errno : 0;
-}
-
 int lxc_ct_cleanup_files(uint32_t vmid) {
     char dir[64];
     snprintf(dir, sizeof dir, "%s/%u", LXC_LXCPATH, vmid);
-    int r = nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-    if (r < 0)
-        return errno == ENOENT ? 0 : -errno;
-    return r > 0 ? -r : 0;
+    int r = rm_tree(dir);
+    return r == -ENOENT ? 0 : r;
 }

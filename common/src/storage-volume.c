@@ -14,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -497,13 +496,6 @@ typedef struct Free {
     char **reterr;
 } Free;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void) st;
-    (void) ftw;
-    int r = flag == FTW_DP ? rmdir(path) : unlink(path);
-    return r < 0 ? -errno : 0;
-}
-
 static int free_locked(void *userdata) {
     Free *f = userdata;
     const StorageVolume *v = f->v;
@@ -519,11 +511,13 @@ static int free_locked(void *userdata) {
         return fail(f->reterr, -ENOENT, "disk image '%s' does not exist", v->path);
     int r = 0;
     if (S_ISDIR(st.st_mode)) {
-        r = nftw(v->path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-        if (r != 0)
+        r = rm_tree(v->path);
+        if (r == -EBUSY)
             return fail(
-                f->reterr, r < 0 && r != -1 ? r : -errno, "unable to remove '%s' - %m", v->path
+                f->reterr, r, "unable to remove '%s' - a file system is mounted in it", v->path
             );
+        if (r < 0)
+            return fail(f->reterr, r, "unable to remove '%s' - %s", v->path, strerror(-r));
     } else if (unlink(v->path) < 0)
         return fail(f->reterr, -errno, "unlink '%s' failed - %m", v->path);
     if (streq(v->content, "images")) {

@@ -62,6 +62,8 @@
 #   link_cut i / link_heal i           detach node i's switch port / put it back on the main bridge
 #   partition "1 2" "3 4 5" ...        one bridge per group; heal_all: everyone back on one bridge
 #   node_diag i                        corosync status and log tails as TAP comments (on failure)
+#   node_root_password i pw            root@pam logs in with pw on node i through real PAM
+#                                      (pam_unix without delay; node's /etc overlay only)
 #   CLUSTER_TOKEN_MS, CLUSTER_CONSENSUS_MS, CLUSTER_DETECT_MS (see Timing); CLUSTER_TOKEN_MS and
 #   CLUSTER_TMPDIR (/tmp) may be set before sourcing.
 
@@ -556,6 +558,17 @@ node_wait_not_quorate() { wait_until "${2:-20}" ! node_quorate "$1"; }
 node_wait_members() { wait_until "${3:-20}" _cluster_members_is "$1" "$2"; }
 
 # node_diag i: corosync's view and the tails of node i's logs, as TAP comments
+node_root_password() {
+    local hash
+    hash=$(openssl passwd -6 -salt clustersalt "$2") || return 1
+    node_exec "$1" sh -euc '
+        printf "auth required pam_unix.so nodelay\naccount required pam_unix.so\n" \
+            >/etc/pam.d/proxmox-ve-auth
+        awk -F: -v h="$1" "BEGIN{OFS=\":\"} \$1==\"root\"{\$2=h} {print}" /etc/shadow >/etc/shadow.new
+        cat /etc/shadow.new >/etc/shadow && rm -f /etc/shadow.new
+    ' sh "$hash"
+}
+
 node_diag() {
     local i=$1 f
     {

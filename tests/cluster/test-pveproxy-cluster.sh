@@ -91,16 +91,12 @@ TZS=(- Etc/UTC Asia/Tokyo America/New_York) # a node-local fact: /etc/timezone d
 # root@pam with a known password through real PAM, /etc/timezone: inside the node's /etc overlay
 # (its upper layer is private to the node; the host's files stay untouched).
 prepare_node() {
-    local i=$1 hash
-    hash=$(openssl passwd -6 -salt clustersalt "$ROOT_PASSWORD")
+    local i=$1
+    node_root_password "$i" "$ROOT_PASSWORD" || return 1
     node_exec "$i" sh -euc '
-        printf "auth required pam_unix.so nodelay\naccount required pam_unix.so\n" \
-            >/etc/pam.d/proxmox-ve-auth
-        awk -F: -v h="$1" "BEGIN{OFS=\":\"} \$1==\"root\"{\$2=h} {print}" /etc/shadow >/etc/shadow.new
-        cat /etc/shadow.new >/etc/shadow && rm -f /etc/shadow.new
-        echo "$2" >/etc/timezone
+        echo "$1" >/etc/timezone
         mkdir -p /etc/default && printf "# cluster test\n" >/etc/default/pveproxy
-    ' sh "$hash" "${TZS[i]}"
+    ' sh "${TZS[i]}"
 }
 
 # the power command: records on the node where it runs (/var/log/pve is per node)

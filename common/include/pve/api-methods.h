@@ -32,6 +32,7 @@ int api_rrd_register(ApiRouter *r);
 int api_qemu_register(ApiRouter *r);
 int api_lxc_register(ApiRouter *r);
 int api_console_register(ApiRouter *r);
+int api_migrate_register(ApiRouter *r);
 
 /* All of the above; 0 or the first error. */
 int api_register_all(ApiRouter *r);

@@ -19,5 +19,12 @@ int write_all(int fd, const void *data, size_t len);
 
 /* mkdir -p: create path and its missing parents with mode (existing ones are fine). */
 int mkdir_p(const char *path, mode_t mode);
+/*
+ * rm -r of a directory tree (or a single file) without following symlinks. Refuses with -EBUSY,
+ * removing nothing, when a file system is mounted at path or below it (a mounted container
+ * rootfs must not be emptied). Works on overlayfs, where files and directories report
+ * different st_dev, which rules out nftw's FTW_MOUNT. -ENOENT when path does not exist.
+ */
+int rm_tree(const char *path);
 /* Create the missing parent directories of a file path (not the last component). */
 int mkdir_parents(const char *path, mode_t mode);

@@ -78,6 +78,14 @@ int guest_config_write(
     char **reterr
 );
 
+/*
+ * Move a guest's config to another node's directory with one pmxcfs rename (the migration
+ * exception of the VMID uniqueness rule). -errno with "unable to move '<from>' to '<to>' - ...".
+ */
+int guest_config_move(
+    GuestType type, uint32_t vmid, const char *from_node, const char *to_node, char **reterr
+);
+
 /* Remove a guest's config file. 0, -ENOENT or -errno. */
 int guest_config_remove(GuestType type, const char *node, uint32_t vmid);
 
