@@ -4,6 +4,7 @@
  *   pvecm create <clustername> [--nodeid N] [--votes N] [--linkN ADDR[,priority=N]]
  *   pvecm add <hostname> [--url URL] [--fingerprint FP] [--linkN ...] [--nodeid N] [--votes N]
  *   pvecm status | nodes | expected <votes>
+ *   pvecm updatecerts [--silent]
  * create writes the first node's corosync.conf (PVE layout) into /etc/pve and to the host,
  * and an authkey when there is none; it does not start or restart anything, it says what to
  * start. add joins the cluster of <hostname> through that node's API (common/cluster-setup,
@@ -11,7 +12,8 @@
  * --fingerprint (without one it refuses and names the server's); --url overrides.
  * status/nodes read corosync (cmap, quorum, votequorum)
  * directly, printing what upstream's pvecm prints (its quorum part comes from
- * corosync-quorumtool -siH / -l); expected is votequorum_setexpected().
+ * corosync-quorumtool -siH / -l); expected is votequorum_setexpected(). updatecerts sets up the
+ * SSH trust migration needs (pve/node-ssh.h); the TLS certificates are pveproxy's at its start.
  *
  * Paths for tests: $PVE_CFS_MOUNTPOINT (/etc/pve), $PVE_COROSYNC_CONF
  * (/etc/corosync/corosync.conf), $PVE_COROSYNC_AUTHKEY (/etc/corosync/authkey).
@@ -40,6 +42,7 @@
 #include "pve/cfs-file.h"
 #include "pve/cluster-setup.h"
 #include "pve/macro.h"
+#include "pve/node-ssh.h"
 #include "pve/paths.h"
 #include "pve/string-util.h"
 #include "pvecm-format.h"
@@ -503,6 +506,23 @@ static int verb_expected(int argc, char *argv[]) {
 #endif
 }
 
+static int verb_updatecerts(int argc, char *argv[]) {
+    bool silent = argc == 2 && streq(argv[1], "--silent");
+    if (argc > 2 || (argc == 2 && !silent))
+        return error(EINVAL, "usage: pvecm updatecerts [--silent]");
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) < 0)
+        return error(errno, "unable to get the host name: %m");
+    host[strcspn(host, ".")] = 0;
+    _cleanup_free_ char *err = NULL;
+    int r = node_ssh_ensure(host, &err);
+    if (r < 0 && silent)
+        return r;
+    if (r < 0)
+        return error(-r, "%s", err ? err : strerror(-r));
+    return 0;
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static const struct {
@@ -524,6 +544,9 @@ static const struct {
      "                 sends the password in plain text: trusted networks only)."},
     {"status", verb_status, "status                       show cluster status"},
     {"nodes", verb_nodes, "nodes                        show cluster membership information"},
+    {"updatecerts", verb_updatecerts,
+     "updatecerts [--silent]       root's SSH key, priv/authorized_keys and this node's\n"
+     "                 ssh_known_hosts in /etc/pve (what migration needs)"},
     {"expected", verb_expected,
      "expected <votes>             tell corosync a new value of "
      "expected votes"},

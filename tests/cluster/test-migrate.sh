@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 #
 # Offline migration between real nodes (lib.sh: netns per node, corosync, pmxcfs in cluster
-# mode, pvedaemon on each node, an sshd per node on its cluster address with its own host key
-# in /etc/pve/nodes/<node>/ssh_known_hosts, root's key in the nodes' ssh_config). Storages:
+# mode, pvedaemon on each node, an sshd per node on its cluster address; `pvecm updatecerts`
+# sets up root's key, /etc/pve/priv/authorized_keys and nodes/<node>/ssh_known_hosts). Storages:
 # `local` (per node, /var/lib/vz is private to each node), `local2` (another per-node dir),
 # `only1` (nodes node1) and `shared1` (shared 1, one directory seen by all nodes).
 # Checks, all through POST|GET /nodes/<node>/{qemu,lxc}/<vmid>/migrate on pvedaemon:
@@ -32,7 +32,8 @@ B=${PVE_BUILD_ROOT:-}
 PMXCFS=$B/pmxcfs/pmxcfs
 PVEDAEMON=$B/pvedaemon/pvedaemon
 PVESM=$B/pvesm/pvesm
-for x in "$PMXCFS" "$PVEDAEMON" "$PVESM"; do
+PVECM=$B/pmxcfs/pvecm
+for x in "$PMXCFS" "$PVEDAEMON" "$PVESM" "$PVECM"; do
     if [ -z "$B" ] || [ ! -x "$x" ]; then
         echo "1..0 # SKIP pmxcfs, pvedaemon or pvesm not built (PVE_BUILD_ROOT)"
         exit 77
@@ -159,9 +160,6 @@ online_in_members() { # i j: node i's .members shows node j online
     node_exec "$1" grep -q "\"$(node_name "$2")\": { \"id\": $2, \"online\": 1" /etc/pve/.members
 }
 
-KEY=$CLUSTER_ROOT/id_ed25519
-ssh-keygen -q -t ed25519 -N '' -f "$KEY" || bail "ssh-keygen failed"
-cp "$KEY.pub" "$CLUSTER_ROOT/authorized_keys"
 SHARED=$CLUSTER_ROOT/shared
 mkdir -p "$SHARED"
 
@@ -170,27 +168,34 @@ for i in 1 2 3; do
     node_start_daemon "$i" pmxcfs "$PMXCFS" -f || bail "node $i: pmxcfs did not start"
 done
 wait_until 30 all_quorate || bail "pmxcfs not quorate on 3 nodes"
+# the SSH trust as `pvecm updatecerts` sets it up on real nodes: root's key (a per-node
+# directory here instead of the host's /root/.ssh), priv/authorized_keys, ssh_known_hosts
+updatecerts() {
+    local d
+    d=$(node_dir "$1")
+    node_exec "$1" env PVE_ROOT_SSH_DIR="$d/rootssh" PVE_SSH_HOST_KEY_DIR="$d" "$PVECM" updatecerts
+}
+for i in 1 2 3; do
+    ssh-keygen -q -t ed25519 -N '' -f "$(node_dir "$i")/ssh_host_ed25519_key" || bail "host key"
+    updatecerts "$i" || bail "node $i: pvecm updatecerts failed"
+done
+check "updatecerts: priv/authorized_keys holds the 3 root keys" \
+    [ "$(node_exec 2 grep -c '^ssh-rsa ' /etc/pve/priv/authorized_keys)" = 3 ]
+check "updatecerts: root's authorized_keys is a link to it" \
+    [ "$(readlink "$(node_dir 2)/rootssh/authorized_keys")" = /etc/pve/priv/authorized_keys ]
+check "updatecerts: nodes/node3/ssh_known_hosts names node 3's host key" \
+    [ "$(node_exec 1 cat /etc/pve/nodes/node3/ssh_known_hosts)" = "node3 $(cut -d' ' -f1,2 "$(node_dir 3)/ssh_host_ed25519_key.pub")" ]
+updatecerts 1
+check "updatecerts again changes nothing" [ "$(node_exec 3 grep -c . /etc/pve/priv/authorized_keys)" = 3 ]
 for i in 1 2 3; do
     d=$(node_dir "$i")
-    ssh-keygen -q -t ed25519 -N '' -f "$d/ssh_host_ed25519_key" || bail "host key"
-    cat >"$d/sshd_config" <<EOF
-ListenAddress $(node_ip "$i")
-HostKey $d/ssh_host_ed25519_key
-AuthorizedKeysFile $CLUSTER_ROOT/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile none
-EOF
+    printf '%s\n' "ListenAddress $(node_ip "$i")" "HostKey $d/ssh_host_ed25519_key" \
+        "AuthorizedKeysFile /etc/pve/priv/authorized_keys" "PermitRootLogin prohibit-password" \
+        "PasswordAuthentication no" "KbdInteractiveAuthentication no" "UsePAM no" \
+        "StrictModes no" "PidFile none" >"$d/sshd_config"
     node_exec "$i" sh -euc 'mkdir -p /run/sshd /etc/ssh/ssh_config.d
-        printf "IdentityFile %s\n" "$1" >/etc/ssh/ssh_config.d/pvetest.conf' sh "$KEY"
+        printf "IdentityFile %s\n" "$1" >/etc/ssh/ssh_config.d/pvetest.conf' sh "$d/rootssh/id_rsa"
     node_start_daemon "$i" sshd /usr/sbin/sshd -D -e -f "$d/sshd_config" || bail "node $i: sshd"
-    # what `pvecm updatecerts` keeps upstream: the node's host key under its HostKeyAlias
-    node_exec 1 sh -c "mkdir -p /etc/pve/nodes/$(node_name "$i") &&
-        printf '%s %s\n' $(node_name "$i") \"\$(cut -d' ' -f1,2 $d/ssh_host_ed25519_key.pub)\" \
-            >/etc/pve/nodes/$(node_name "$i")/ssh_known_hosts"
     node_start_daemon "$i" pvedaemon env PVE_PVESM_BIN="$PVESM" "$PVEDAEMON" start --foreground ||
         bail "node $i: pvedaemon"
 done
@@ -219,7 +224,7 @@ ssh_ok() { node_exec 1 ssh -e none -o BatchMode=yes -o HostKeyAlias=node2 \
     -o UserKnownHostsFile=/etc/pve/nodes/node2/ssh_known_hosts -o GlobalKnownHostsFile=none \
     "root@$(node_ip 2)" -- /bin/true; }
 wait_until 10 ssh_ok || bail "ssh from node 1 to node 2 does not work"
-ok "3 nodes: pmxcfs quorate, pvedaemon, sshd with host keys in ssh_known_hosts"
+ok "3 nodes: pmxcfs quorate, pvedaemon, ssh from node 1 to node 2 as migration runs it"
 
 api 1 POST /access/ticket -d username=root@pam --data-urlencode "password=$ROOT_PASSWORD"
 TICKET=$(jget .data.ticket)
