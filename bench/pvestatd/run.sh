@@ -41,7 +41,7 @@ if [ -z "${PVE_API_TEST_NS:-}" ]; then
         --interval=*) BENCH_INTERVAL=${a#*=} ;;
         --cycles=*) BENCH_CYCLES=${a#*=} ;;
         --windows=*) BENCH_WINDOWS=${a#*=} ;;
-        -h | --help) sed -n '3,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '4,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "unknown option $a" >&2; exit 2 ;;
         *) PVE_BUILD_ROOT=$a ;;
         esac
