@@ -52,35 +52,10 @@ done
 
 ROOT_PASSWORD=migratesecret
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    shift
-    local l
-    for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
-check() { # description cmd...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d" "code=${CODE:-} body=${BODY:-}" "task log: ${TASKLOG:-}"; fi
-}
-bail() {
-    local i
-    for ((i = 1; i <= CLUSTER_NODES; i++)); do
-        node_diag "$i"
-        tail -n 20 "$(node_daemon_log "$i" pvedaemon)" 2>/dev/null | sed "s/^/# node $i pvedaemon: /"
-        tail -n 10 "$(node_daemon_log "$i" sshd)" 2>/dev/null | sed "s/^/# node $i sshd: /"
-    done
-    echo "Bail out! $*"
-    exit 1
-}
+# shellcheck source=lib-tap.sh
+source "$here/lib-tap.sh"
+BAIL_LOGS="pmxcfs pvedaemon sshd"
+check_diag() { printf '%s\n' "code=${CODE:-} body=${BODY:-}" "task log: ${TASKLOG:-}"; }
 
 # ---- API client (pvedaemon on the node itself) -----------------------------------------------------
 
@@ -384,5 +359,4 @@ check "offline target: 500 target node is not online" \
 check "... VM 102 still on node1 (seen by nodes 1 and 2)" \
     eval 'conf_on 1 node1 qemu-server 102 && conf_on 2 node1 qemu-server 102'
 
-echo "1..$n"
-exit $failed
+finish

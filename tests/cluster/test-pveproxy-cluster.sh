@@ -45,44 +45,10 @@ ROOT_PASSWORD=clustersecret
 # shellcheck disable=SC2034 # used in eval strings
 FWD_TIMEOUT=30 # pveproxy's forward timeout (FORWARD_TIMEOUT_SEC)
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    shift
-    local l
-    for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
-check() { # description cmd...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d" "code=${CODE:-} reason=${REASON:-} body=${BODY:-}"; fi
-}
-daemon_logs() {
-    local i d
-    for ((i = 1; i <= CLUSTER_NODES; i++)); do
-        for d in pvedaemon pveproxy; do
-            tail -n 20 "$(node_daemon_log "$i" "$d")" 2>/dev/null | sed "s/^/# node $i $d: /"
-        done
-    done
-}
-bail() {
-    local i
-    for ((i = 1; i <= CLUSTER_NODES; i++)); do node_diag "$i"; done
-    daemon_logs
-    echo "Bail out! $*"
-    exit 1
-}
-finish() {
-    echo "1..$n"
-    exit $failed
-}
+# shellcheck source=lib-tap.sh
+source "$here/lib-tap.sh"
+BAIL_LOGS="pvedaemon pveproxy"
+check_diag() { echo "code=${CODE:-} reason=${REASON:-} body=${BODY:-}"; }
 
 # ---- per node setup ----------------------------------------------------------------------------
 

@@ -47,45 +47,9 @@ done
 
 ROOT_PASSWORD=clustersecret
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    shift
-    local l
-    for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
-check() { # description cmd...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d" "code=${CODE:-} body=${BODY:-}"; fi
-}
-daemon_logs() {
-    local i d
-    for ((i = 1; i <= CLUSTER_NODES; i++)); do
-        for d in pmxcfs pvestatd pvedaemon; do
-            [ -s "$(node_daemon_log "$i" "$d")" ] || continue
-            tail -n 15 "$(node_daemon_log "$i" "$d")" | sed "s/^/# node $i $d: /"
-        done
-    done
-}
-bail() {
-    local i
-    for ((i = 1; i <= CLUSTER_NODES; i++)); do node_diag "$i"; done
-    daemon_logs
-    echo "Bail out! $*"
-    exit 1
-}
-finish() {
-    echo "1..$n"
-    exit $failed
-}
+# shellcheck source=lib-tap.sh
+source "$here/lib-tap.sh"
+BAIL_LOGS="pmxcfs pvestatd pvedaemon"
 
 # ---- helpers -------------------------------------------------------------------------------------
 
@@ -107,16 +71,6 @@ known_value() {
     out=$(rrdtool fetch "$f" AVERAGE -s end-600 -e now 2>/dev/null) || return 1
     col=$(head -1 <<<"$out" | awk -v ds="$3" '{for (i = 1; i <= NF; i++) if ($i == ds) print i + 1}')
     [ -n "$col" ] && tail -n +3 <<<"$out" | awk -v c="$col" '$c !~ /nan/ {f = 1} END {exit !f}'
-}
-prepare_pam() { # root@pam with a known password through real PAM, inside node i's /etc overlay
-    local hash
-    hash=$(openssl passwd -6 -salt clustersalt "$ROOT_PASSWORD")
-    node_exec "$1" sh -euc '
-        printf "auth required pam_unix.so nodelay\naccount required pam_unix.so\n" \
-            >/etc/pam.d/proxmox-ve-auth
-        awk -F: -v h="$1" "BEGIN{OFS=\":\"} \$1==\"root\"{\$2=h} {print}" /etc/shadow >/etc/shadow.new
-        cat /etc/shadow.new >/etc/shadow && rm -f /etc/shadow.new
-    ' sh "$hash"
 }
 pd_up() { node_exec "$1" curl -s -o /dev/null --fail --max-time 5 http://127.0.0.1:85/api2/json/access/ticket; }
 TICKET=''
@@ -151,7 +105,7 @@ for i in 1 2 3; do
 done
 wait_until 30 all_quorate 1 2 3 || bail "pmxcfs not quorate on 3 nodes"
 ok "pmxcfs in cluster mode on 3 nodes, quorate"
-prepare_pam 3 || bail "node 3: PAM setup failed"
+node_root_password 3 "$ROOT_PASSWORD" || bail "node 3: PAM setup failed"
 node_start_daemon 3 pvedaemon "$PVEDAEMON" start --foreground || bail "node 3: pvedaemon did not start"
 wait_until 20 pd_up 3 || bail "node 3: pvedaemon does not answer"
 api 3 POST /access/ticket -d username=root@pam --data-urlencode "password=$ROOT_PASSWORD"
