@@ -59,22 +59,41 @@ static int verify_privs(ApiCall *call, const UserCfg *cfg, const char *userid) {
 
 #define TFA_DATA_PREFIX "!tfa!"
 
-/* The challenge of userid's second factors (compact JSON, malloc'd) or NULL when the user has
- * none. A broken tfa.cfg fails the login with a 500 naming the file (never skips the factor). */
-static int tfa_challenge_of(ApiCall *call, const char *userid, char **ret) {
-    _cleanup_free_ char *text = NULL, *err = NULL;
-    _cleanup_json_ json_t *cfg = NULL, *challenge = NULL;
+/* tfa.cfg text -> model; a broken file fails the call with a 500 naming it (a login never
+ * skips a factor it cannot read) */
+static int tfa_parse(ApiCall *call, const char *text, size_t len, json_t **ret) {
+    _cleanup_free_ char *err = NULL;
+    int r = tfa_cfg_parse(text, len, ret, &err);
+    if (r < 0)
+        return api_call_fail(
+            call, 500, NULL, "unable to read %s: %s", PVE_CFS_TFA_CFG, err ?: strerror(-r)
+        );
+    return 0;
+}
+
+/* read and parse tfa.cfg; 0 with *ret NULL when there is none */
+static int tfa_load(ApiCall *call, json_t **ret) {
+    _cleanup_free_ char *text = NULL;
     size_t len = 0;
     *ret = NULL;
     int r = cfs_file_read(PVE_CFS_TFA_CFG, &text, &len);
     if (r == -ENOENT)
         return 0;
-    if (r >= 0)
-        r = tfa_cfg_parse(text, len, &cfg, &err);
     if (r < 0)
         return api_call_fail(
-            call, 500, NULL, "unable to read %s: %s", PVE_CFS_TFA_CFG, err ?: strerror(-r)
+            call, 500, NULL, "unable to read %s: %s", PVE_CFS_TFA_CFG, strerror(-r)
         );
+    return tfa_parse(call, text, len, ret);
+}
+
+/* The challenge of userid's second factors (compact JSON, malloc'd) or NULL when the user has
+ * none. */
+static int tfa_challenge_of(ApiCall *call, const char *userid, char **ret) {
+    _cleanup_json_ json_t *cfg = NULL, *challenge = NULL;
+    *ret = NULL;
+    int r = tfa_load(call, &cfg);
+    if (r < 0 || !cfg)
+        return r;
     if (!tfa_user_challenge(tfa_cfg_user(cfg, userid, false), &challenge))
         return 0;
     if (!challenge || !(*ret = json_dumps(challenge, JSON_COMPACT | JSON_SORT_KEYS)))
@@ -87,20 +106,22 @@ typedef struct TfaAnswer {
     bool ok;
 } TfaAnswer;
 
-/* check the answer against tfa.cfg's text; a used recovery key makes *ret_new */
+/* a->ok when the response answers one of the user's factors; *changed when cfg was updated */
+static void tfa_verify(json_t *cfg, TfaAnswer *a, bool *changed) {
+    json_t *user = tfa_cfg_user(cfg, a->userid, false);
+    a->ok = user && tfa_user_verify(user, a->response, time(NULL), changed) >= 0;
+}
+
+/* under the file lock: a used recovery key is written back as used */
 static int
-tfa_answer_check(ApiCall *call, const char *text, size_t len, char **ret_new, void *userdata) {
+tfa_answer_update(ApiCall *call, const char *text, size_t len, char **ret_new, void *userdata) {
     TfaAnswer *a = userdata;
     _cleanup_json_ json_t *cfg = NULL;
-    _cleanup_free_ char *err = NULL;
     bool changed = false;
-    int r = tfa_cfg_parse(text, len, &cfg, &err);
+    int r = tfa_parse(call, text, len, &cfg);
     if (r < 0)
-        return api_call_fail(
-            call, 500, NULL, "unable to read %s: %s", PVE_CFS_TFA_CFG, err ?: strerror(-r)
-        );
-    json_t *user = tfa_cfg_user(cfg, a->userid, false);
-    a->ok = user && tfa_user_verify(user, a->response, time(NULL), &changed) >= 0;
+        return r;
+    tfa_verify(cfg, a, &changed);
     return a->ok && changed ? tfa_cfg_print(cfg, ret_new) : 0;
 }
 
@@ -108,22 +129,17 @@ tfa_answer_check(ApiCall *call, const char *text, size_t len, char **ret_new, vo
  * does, 0 when not, negative errno with the call failed (file or lock errors). */
 static int tfa_check(ApiCall *call, const char *userid, const char *response) {
     TfaAnswer a = {.userid = userid, .response = response};
-    int r;
-    if (startswith(response, "recovery:")) /* used up under the lock: each key works once */
-        r = api_update_file(call, PVE_CFS_TFA_CFG, tfa_answer_check, &a);
-    else {
-        _cleanup_free_ char *text = NULL, *unused = NULL;
-        size_t len = 0;
-        r = cfs_file_read(PVE_CFS_TFA_CFG, &text, &len);
-        if (r == -ENOENT)
-            return 0;
-        if (r < 0)
-            return api_call_fail(
-                call, 500, NULL, "unable to read %s: %s", PVE_CFS_TFA_CFG, strerror(-r)
-            );
-        r = tfa_answer_check(call, text, len, &unused, &a);
+    if (startswith(response, "recovery:")) { /* used up under the lock: each key works once */
+        int r = api_update_file(call, PVE_CFS_TFA_CFG, tfa_answer_update, &a);
+        return r < 0 ? r : a.ok;
     }
-    return r < 0 ? r : a.ok;
+    _cleanup_json_ json_t *cfg = NULL;
+    int r = tfa_load(call, &cfg);
+    if (r < 0 || !cfg)
+        return r;
+    bool changed = false;
+    tfa_verify(cfg, &a, &changed);
+    return a.ok;
 }
 
 /* Second step: the half ticket must be ours, for this userid; then the factor must match. */
