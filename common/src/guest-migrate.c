@@ -226,14 +226,21 @@ static int set_lock(const Run *run, const char *node, const char *value, char **
     return guest_config_write(q->type, node, q->vmid, c, false, reterr);
 }
 
-/* Replace old volids by the ones written on the target, in every section; then move. */
-static int move_config(Run *run, char **reterr) {
+/* The config, still locked, moves to the target with one rename: until then the source config
+ * is untouched, so a failure before leaves it exactly as it was. */
+static int move_config(const Run *run, char **reterr) {
+    const MigrateRequest *q = run->req;
+    return guest_config_move(q->type, q->vmid, q->source, q->target, reterr);
+}
+
+/* On the target: the volids the import wrote (renamed, or another storage) in every section,
+ * and no lock; one write. */
+static int finish_config(const Run *run, char **reterr) {
     const MigrateRequest *q = run->req;
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = guest_config_read(q->type, q->source, q->vmid, &c, NULL, reterr);
+    int r = guest_config_read(q->type, q->target, q->vmid, &c, NULL, reterr);
     if (r < 0)
         return r;
-    bool changed = false;
     for (size_t i = 0; i < run->scan.n_volumes; i++) {
         const char *from = run->scan.volumes[i].volid, *to = run->target_volids[i];
         if (!to || streq(from, to))
@@ -251,12 +258,10 @@ static int move_config(Run *run, char **reterr) {
                     return -ENOMEM;
                 free(en->value);
                 en->value = TAKE_PTR(nv);
-                changed = true;
             }
     }
-    if (changed && (r = guest_config_write(q->type, q->source, q->vmid, c, false, reterr)) < 0)
-        return r;
-    return guest_config_move(q->type, q->vmid, q->source, q->target, reterr);
+    (void) guest_section_delete(guest_config_main(c), "lock");
+    return guest_config_write(q->type, q->target, q->vmid, c, false, reterr);
 }
 
 /* Free what was imported on the target (after a failure). */
@@ -440,9 +445,10 @@ int guest_migrate_run(const MigrateRequest *q, char **reterr) {
         r = abort_with(&run, r, TAKE_PTR(err), reterr);
         goto out;
     }
-    if (set_lock(&run, q->target, NULL, &err) < 0)
+    if (finish_config(&run, &err) < 0)
         warn(
-            &run, "unable to clear the migrate lock on node '%s' - %s", q->target, err ? err : "?"
+            &run, "unable to update the config on node '%s', it stays locked (migrate) - %s",
+            q->target, err ? err : "?"
         );
     free_source_volumes(&run);
     char d[32];

@@ -8,9 +8,9 @@
  *   2. check every storage is enabled on the target (or mapped by targetstorage);
  *   3. set `lock: migrate`, then copy each local volume with `pvesm export` piped through
  *      `ssh root@<target ip> pvesm import` (formats of pve/storage-transfer.h);
- *   4. rewrite volids that changed (renamed on import, other target storage), move the config
- *      with a pmxcfs rename to nodes/<target>/, clear the lock there, and free the source
- *      copies of the local volumes.
+ *   4. move the config, still locked, with one pmxcfs rename to nodes/<target>/, then rewrite
+ *      there the volids that changed (renamed on import, other target storage) and clear the
+ *      lock in one write, and free the source copies of the local volumes.
  *
  * Any failure before the rename frees what was imported on the target and clears the lock, so
  * the guest stays whole on the source. The run prints upstream's log lines (timestamped) to
