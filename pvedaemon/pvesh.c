@@ -22,11 +22,11 @@
 #include <unistd.h>
 
 #include "pve/api-auth.h"
+#include "pve/api-cli.h"
 #include "pve/api-env.h"
 #include "pve/api-methods.h"
 #include "pve/daemon.h"
 #include "pve/log.h"
-#include "pve/paths.h"
 #include "pve/string-util.h"
 #include "pve/task.h"
 #include "pve/text-table.h"
@@ -217,85 +217,16 @@ static int print_result(const ApiCall *call, OutputFormat f) {
     return 0;
 }
 
-static void print_error(const ApiCall *call) {
-    fprintf(stderr, "%s", call->message ?: "unknown error");
-    if (!call->message || !endswith(call->message, "\n"))
-        fputc('\n', stderr);
-    const char *key;
-    json_t *v;
-    json_object_foreach(call->errors, key, v) {
-        const char *msg = json_string_value(v);
-        fprintf(stderr, "%s: %s%s", key, msg ?: "", msg && endswith(msg, "\n") ? "" : "\n");
-    }
-    if (call->status)
-        fprintf(stderr, "(%d)\n", call->status);
-}
-
-/* Follow a task's log until it stopped; 0 when it ended OK (or with warnings). */
-static int follow_task(const ApiEnv *env, const char *upid) {
-    unsigned next = 0;
-    for (;;) {
-        _cleanup_(json_decrefp) json_t *st = NULL;
-        bool running = true;
-        if (task_status(env->taskdir, upid, &st) >= 0)
-            running = streq(json_string_value(json_object_get(st, "status")) ?: "", "running");
-        _cleanup_(json_decrefp) json_t *lines = NULL;
-        unsigned total = 0;
-        if (task_log_read(env->taskdir, upid, next, 1000, &lines, &total) >= 0 && total > next) {
-            size_t i;
-            json_t *l;
-            json_array_foreach(lines, i, l) {
-                const char *t = json_string_value(json_object_get(l, "t"));
-                if (t && !(total == 1 && streq(t, "no content")))
-                    printf("%s\n", t);
-            }
-            next += (unsigned) json_array_size(lines);
-            fflush(stdout);
-        }
-        if (!running) {
-            if (next < total)
-                continue;
-            _cleanup_free_ char *status = NULL;
-            if (task_read_status(env->taskdir, upid, &status) < 0)
-                return -EIO;
-            const char *type = task_status_type(status);
-            return streq(type, "ok") || streq(type, "warning") ? 0 : -EIO;
-        }
-        (void) waitpid(-1, NULL, WNOHANG);
-        usleep(100 * 1000);
-    }
-}
-
 /* ---- commands ------------------------------------------------------------------------------- */
 
 static int do_call(ApiRouter *router, ApiEnv *env, ApiHttpMethod m, const char *path, Args *a) {
     _cleanup_(api_call_done) ApiCall call = API_CALL_INIT;
-    call.userdata = env;
-    int r = api_router_resolve(router, m, path, a->params, &call);
-    if (r >= 0 && call.method->proxyto) {
-        const char *node = json_string_value(json_object_get(call.params, call.method->proxyto));
-        if (node && !streq(node, "localhost") && !streq(node, env->nodename)) {
-            fprintf(
-                stderr,
-                "pvesh: '%s' is another node; calls to other nodes go through "
-                "pveproxy (not supported by pvesh yet)\n",
-                node
-            );
-            return -EREMOTE;
-        }
-    }
-    if (r >= 0)
-        r = api_call_run(&call);
-    if (r < 0) {
-        if (call.message || call.errors)
-            print_error(&call);
-        else
-            fprintf(stderr, "pvesh: %s\n", strerror(-r));
+    int r = api_cli_call("pvesh", router, env, m, path, a->params, &call);
+    if (r < 0)
         return r;
-    }
     const char *upid = json_string_value(call.result);
     if (upid && startswith(upid, "UPID:") && a->format == OUT_TEXT) {
-        r = follow_task(env, upid);
+        r = api_cli_follow_task(env, upid);
         if (!a->nooutput || r < 0)
             printf("%s\n", r < 0 ? "task failed" : upid);
         return r;
@@ -334,7 +265,7 @@ static int do_ls(ApiRouter *router, ApiEnv *env, const char *path, Args *a) {
         _cleanup_(api_call_done) ApiCall call = API_CALL_INIT;
         call.userdata = env;
         if (api_router_call(router, API_METHOD_GET, path, a->params, NULL, &call) < 0) {
-            print_error(&call);
+            api_cli_print_error(&call);
             return -EIO;
         }
         size_t k;
@@ -468,16 +399,10 @@ static int run(int argc, char **argv) {
     }
     const char *path = argv[2];
 
-    char host[256] = {};
-    if (gethostname(host, sizeof(host) - 1) < 0)
+    char host[256];
+    ApiEnv env;
+    if (api_cli_env(&env, host) < 0)
         return PVE_DAEMON_EXIT_FAILURE;
-    host[strcspn(host, ".")] = 0;
-    ApiEnv env = {
-        .nodename = host,
-        .taskdir = pve_path_env("PVE_TASK_DIR", PVE_TASK_DIR),
-        .power_command = getenv("PVE_NODE_POWER_COMMAND"),
-        .privileged = true,
-    };
     _cleanup_(api_router_freep) ApiRouter *router = api_router_new();
     if (!router || api_register_all(router) < 0)
         return PVE_DAEMON_EXIT_FAILURE;

@@ -9,12 +9,16 @@
  *   qm start|stop|shutdown|reset|suspend|resume <vmid> [--timeout <s>] [--forceStop]
  *   qm cleanup <vmid> <clean-shutdown> <guest-requested>
  *   qm vncproxy <vmid>                       the VM's VNC socket on stdin/stdout
+ *   qm migrate <vmid> <target> [--online] [--force] [--targetstorage <map>]
+ *                                            POST .../migrate in this process, log followed
  *
  * `cleanup` is what qmeventd runs when a QEMU process ended: it waits for the process to be
  * really gone and removes the runtime files under the config lock; a config that no longer
- * exists makes it a no-op. Everything runs in this process (no task, no API), as root.
+ * exists makes it a no-op. Everything runs in this process as root: directly, except migrate,
+ * which runs the API handler (a task, as upstream's qm does) and prints its log.
  */
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,13 +26,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pve/api-cli.h"
+#include "pve/api-methods.h"
 #include "pve/cfs-file.h"
 #include "pve/console-relay.h"
 #include "pve/guest-store.h"
 #include "pve/json-util.h"
+#include "pve/log.h"
 #include "pve/qemu-cmdline.h"
 #include "pve/qemu-runtime.h"
 #include "pve/string-util.h"
@@ -49,6 +57,7 @@ static int usage(FILE *f) {
         "[--forceStop]\n"
         "       qm cleanup <vmid> <clean-shutdown> <guest-requested>\n"
         "       qm vncproxy <vmid>\n"
+        "       qm migrate <vmid> <target> [--online] [--force] [--targetstorage <map>]\n"
     );
     return f == stderr ? 2 : 0;
 }
@@ -233,13 +242,54 @@ static int cmd_vncproxy(uint32_t vmid) {
     return 0;
 }
 
+typedef struct MigrateOpts {
+    bool online, force;
+    const char *targetstorage;
+} MigrateOpts;
+
+static int cmd_migrate(uint32_t vmid, const char *target, const MigrateOpts *o) {
+    pve_log_open("qm", PVE_LOG_TARGET_STDERR);
+    if (!getenv("PVE_LOG_LEVEL"))
+        pve_log_set_level(LOG_WARNING);
+    char host[256];
+    ApiEnv env;
+    int r = api_cli_env(&env, host);
+    if (r < 0)
+        return fail(r, "unable to get the host name");
+    _cleanup_(api_router_freep) ApiRouter *router = api_router_new();
+    _cleanup_(json_decrefp) json_t *params = json_pack("{s:s}", "target", target);
+    if (!router || !params || api_register_all(router) < 0 ||
+        (o->online && json_object_set_new(params, "online", json_string("1")) < 0) ||
+        (o->force && json_object_set_new(params, "force", json_string("1")) < 0) ||
+        (o->targetstorage &&
+         json_object_set_new(params, "targetstorage", json_string(o->targetstorage)) < 0))
+        return fail(-ENOMEM, NULL);
+    char path[128];
+    snprintf(path, sizeof path, "/nodes/%s/qemu/%u/migrate", env.nodename, vmid);
+    _cleanup_(api_call_done) ApiCall call = API_CALL_INIT;
+    r = api_cli_call("qm", router, &env, API_METHOD_POST, path, params, &call);
+    const char *upid = r >= 0 ? json_string_value(call.result) : NULL;
+    if (upid)
+        r = api_cli_follow_task(&env, upid);
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    return r < 0 ? 255 : 0;
+}
+
 int main(int argc, char **argv) {
     static const struct option longopts[] = {
-        {"verbose", no_argument, NULL, 'v'},       {"pretty", no_argument, NULL, 'p'},
-        {"timeout", required_argument, NULL, 't'}, {"forceStop", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},          {},
+        {"verbose", no_argument, NULL, 'v'},
+        {"pretty", no_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 't'},
+        {"forceStop", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {"online", no_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'F'},
+        {"targetstorage", required_argument, NULL, 'S'},
+        {},
     };
     bool verbose = false, pretty = false, force = false;
+    MigrateOpts mo = {};
     unsigned timeout = 0;
     struct utsname u;
     if (uname(&u) == 0)
@@ -263,6 +313,15 @@ int main(int argc, char **argv) {
             if (safe_atou32(optarg, &timeout) < 0)
                 return fail(-EINVAL, "timeout: invalid number");
             break;
+        case 'o':
+            mo.online = true;
+            break;
+        case 'F':
+            mo.force = true;
+            break;
+        case 'S':
+            mo.targetstorage = optarg;
+            break;
         case 'h':
             return usage(stdout);
         default:
@@ -284,6 +343,11 @@ int main(int argc, char **argv) {
         return cmd_showcmd(vmid, pretty);
     if (streq(verb, "vncproxy"))
         return cmd_vncproxy(vmid);
+    if (streq(verb, "migrate")) {
+        if (argc - optind != 2)
+            return usage(stderr);
+        return cmd_migrate(vmid, argv[optind + 1], &mo);
+    }
     if (streq(verb, "cleanup")) {
         if (argc - optind != 3)
             return usage(stderr);

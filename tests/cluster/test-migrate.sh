@@ -33,7 +33,8 @@ PMXCFS=$B/pmxcfs/pmxcfs
 PVEDAEMON=$B/pvedaemon/pvedaemon
 PVESM=$B/pvesm/pvesm
 PVECM=$B/pmxcfs/pvecm
-for x in "$PMXCFS" "$PVEDAEMON" "$PVESM" "$PVECM"; do
+QM=$B/qemu-server/qm
+for x in "$PMXCFS" "$PVEDAEMON" "$PVESM" "$PVECM" "$QM"; do
     if [ -z "$B" ] || [ ! -x "$x" ]; then
         echo "1..0 # SKIP pmxcfs, pvedaemon or pvesm not built (PVE_BUILD_ROOT)"
         exit 77
@@ -319,6 +320,18 @@ check "... the disk already copied was removed on node2" \
 check "... config back on node1 unchanged (lock cleared), both disks there" \
     eval '[ "$(conf_text node1 qemu-server 102)" = "$cfg_before" ] && exists_on 1 /var/lib/vz/images/102/vm-102-disk-0.qcow2 && exists_on 1 /var/lib/vz2/images/102/vm-102-disk-0.qcow2'
 node_exec 2 rm -f /var/lib/vz2/images/102
+# the admin's way: qm migrate runs the same handler as root and prints the task log
+QMOUT=$(node_exec 1 env PVE_PVESM_BIN="$PVESM" "$QM" migrate 102 node2 2>&1)
+qmrc=$?
+check "qm migrate 102 node2 (after the blocker is gone): exit 0, the task log printed" \
+    eval '[ $qmrc = 0 ] && grep -q "migration finished successfully" <<<"$QMOUT"' ||
+    printf '%s\n' "$QMOUT" | sed 's/^/# /'
+check "... VM 102 with both disks on node2" \
+    eval 'conf_everywhere node2 qemu-server 102 && exists_on 2 /var/lib/vz/images/102/vm-102-disk-0.qcow2 && exists_on 2 /var/lib/vz2/images/102/vm-102-disk-0.qcow2'
+QMOUT=$(node_exec 2 "$QM" migrate 102 node2 2>&1)
+qmrc=$?
+check "qm migrate to the node itself: fails with upstream's message" \
+    eval '[ $qmrc != 0 ] && grep -q "target is local node" <<<"$QMOUT"'
 
 # ---- container ------------------------------------------------------------------------------------
 
@@ -353,10 +366,10 @@ check "... the log says so and it is back on node1" \
 
 node_kill_corosync 3
 wait_until 20 ! online_in_members 1 3 || bail "node 3 still online in node 1's .members"
-api 1 POST /nodes/node1/qemu/102/migrate -d target=node3
+api 1 POST /nodes/node1/qemu/100/migrate -d target=node3
 check "offline target: 500 target node is not online" \
     eval '[ "$CODE" = 500 ] && printf %s "$BODY" | grep -q "target node .node3. is not online"'
-check "... VM 102 still on node1 (seen by nodes 1 and 2)" \
-    eval 'conf_on 1 node1 qemu-server 102 && conf_on 2 node1 qemu-server 102'
+check "... VM 100 still on node1 (seen by nodes 1 and 2)" \
+    eval 'conf_on 1 node1 qemu-server 100 && conf_on 2 node1 qemu-server 100'
 
 finish
