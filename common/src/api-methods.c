@@ -6,8 +6,8 @@
 
 int api_register_all(ApiRouter *r) {
     int (*const modules[])(ApiRouter *) = {
-        api_ticket_register, api_access_register,  api_pools_register, api_cluster_register,
-        api_nodes_register,  api_storage_register, api_rrd_register,   api_qemu_register,
+        api_ticket_register, api_access_register,  api_pools_register,   api_cluster_register,
+        api_nodes_register,  api_storage_register, api_rrd_register,     api_qemu_register,
         api_lxc_register,    api_console_register, api_migrate_register,
     };
     for (size_t i = 0; i < ELEMENTSOF(modules); i++) {

@@ -9,6 +9,8 @@
 #   daemon_logs            the tails of the daemon logs named in $BAIL_LOGS (e.g. "pmxcfs
 #                          pvedaemon") of every node, as comments
 #   bail msg               node_diag of every node, daemon_logs, "Bail out!", exit 1
+#   skip desc why          a test line with "# SKIP why"
+#   diag text...           a comment line
 #   finish                 the plan line "1..N"; exits 1 when a test failed, else 0
 
 n=0
@@ -31,11 +33,18 @@ check() {
     if "$@"; then
         ok "$d"
     elif declare -F check_diag >/dev/null; then
-        not_ok "$d" "$(check_diag)"
+        local text
+        text=$(check_diag)
+        if [ -n "$text" ]; then not_ok "$d" "$text"; else not_ok "$d"; fi
     else
         not_ok "$d" "code=${CODE:-} body=${BODY:-}"
     fi
 }
+skip() {
+    n=$((n + 1))
+    echo "ok $n - $1 # SKIP $2"
+}
+diag() { printf '# %s\n' "$*"; }
 daemon_logs() {
     local i d
     for ((i = 1; i <= CLUSTER_NODES; i++)); do

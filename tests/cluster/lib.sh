@@ -59,6 +59,7 @@
 #   wait_until t [!] cmd...            poll every 0.1 s until cmd succeeds (with !: fails);
 #                                      cmd's output is discarded; returns 1 on timeout
 #   cluster_now_ms                     wall clock in ms, for measuring reaction times
+#   ms_since t_ms / ms_to_s ms         ms elapsed since t_ms / ms as seconds "S.mmm" (wait_until)
 #   link_cut i / link_heal i           detach node i's switch port / put it back on the main bridge
 #   partition "1 2" "3 4 5" ...        one bridge per group; heal_all: everyone back on one bridge
 #   node_diag i                        corosync status and log tails as TAP comments (on failure)
@@ -97,6 +98,8 @@ _cluster_now_ms() {
 }
 
 cluster_now_ms() { _cluster_now_ms; }
+ms_since() { echo $(($(_cluster_now_ms) - $1)); }
+ms_to_s() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 
 # seconds ("2", "2.5", ".3") to milliseconds
 _cluster_sec_to_ms() {

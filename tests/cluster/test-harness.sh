@@ -15,29 +15,9 @@ cluster_require
 
 PMXCFS=${PVE_BUILD_ROOT:+$PVE_BUILD_ROOT/pmxcfs/pmxcfs}
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-}
-check() { # description cmd...
-    local _desc=$1
-    shift
-    if "$@"; then ok "$_desc"; else not_ok "$_desc"; fi
-}
-skip() {
-    n=$((n + 1))
-    echo "ok $n - $1 # SKIP $2"
-}
-diag() { printf '# %s\n' "$*"; }
-ms_since() { echo $(($(_cluster_now_ms) - $1)); }
-ms_to_s() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+# shellcheck source=lib-tap.sh
+source "$here/lib-tap.sh"
+check_diag() { :; }
 
 # A membership change should be seen within the token timeout + consensus (CLUSTER_DETECT_MS)
 # plus this margin (knet and scheduling on a loaded 2-core machine).
@@ -408,5 +388,4 @@ cluster_reap_stale 2>/dev/null
 check "SIGKILLed run: cluster_reap_stale removes its netns and tmp root ($(ms_since "$t") ms)" \
     eval '[ -n "$root" ] && check_host_clean "${root##*/pvet-}" "$root" $kpids && no_leftovers "$shell"'
 
-echo "1..$n"
-exit $failed
+finish

@@ -42,29 +42,9 @@ VQ=1
 ldd "$PVECM" 2>/dev/null | grep -q libvotequorum || VQ=0
 NO_VQ="pvecm built without libvotequorum (install libvotequorum-dev)"
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-}
-skip() {
-    n=$((n + 1))
-    echo "ok $n - $1 # SKIP $2"
-}
-check() { # description cmd...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-diag() { printf '# %s\n' "$*"; }
-ms_since() { echo $(($(_cluster_now_ms) - $1)); }
-ms_to_s() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+# shellcheck source=lib-tap.sh
+source "$here/lib-tap.sh"
+check_diag() { :; }
 all_members() { # N nodes...: each of the nodes' corosync sees N members
     local want=$1 i
     shift
@@ -267,5 +247,4 @@ no_sanitizer_reports() {
 check "no sanitizer reports in the pmxcfs logs (ASan builds)" no_sanitizer_reports
 
 cluster_cleanup
-echo "1..$n"
-exit $failed
+finish

@@ -22,23 +22,9 @@ if [ -z "$PMXCFS" ] || [ ! -x "$PMXCFS" ] || [ ! -c /dev/fuse ] || ! command -v 
     exit 77
 fi
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-}
-check() { # description cmd...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-diag() { printf '# %s\n' "$*"; }
+# shellcheck source=lib-tap.sh
+source "$here/lib-tap.sh"
+check_diag() { :; }
 
 start_pmxcfs() { # i [extra args]
     local i=$1
@@ -251,5 +237,4 @@ check "config.db dumps are identical on all 5 nodes" same_db 3 1 2 4 5
 
 if ((failed)); then pmxcfs_diag; fi
 cluster_cleanup
-echo "1..$n"
-exit $failed
+finish
