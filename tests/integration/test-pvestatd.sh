@@ -267,9 +267,12 @@ has_point() {
 }
 # the first 60 s step completes at the next minute boundary after the file was created
 check "node rrddata returns points with cpu (within 130 s)" wait_until 130 has_point rrddata cpu
+# only upstream's names; the first step may lack the counters (netin/netout are rates: unknown
+# until two updates), so every row's keys must be among them and the gauges must be there
+NODE_FIELDS='["cpu","iowait","loadavg","maxcpu","memtotal","memused","netin","netout","roottotal","rootused","swaptotal","swapused","time"]'
 check "node rrddata rows have upstream's field names" \
-    [ "$(jget '[.data[] | select(.cpu != null)][0] | keys | sort | join(",")')" = \
-        "cpu,iowait,loadavg,maxcpu,memtotal,memused,netin,netout,roottotal,rootused,swaptotal,swapused,time" ]
+    [ "$(jget "([.data[] | keys[]] | unique) - $NODE_FIELDS | length | tostring")" = 0 -a \
+        "$(jget '[.data[] | select(.cpu != null)][0] | [has("cpu", "maxcpu", "memtotal", "memused", "loadavg", "time")] | all | tostring')" = true ]
 check "node rrddata: cpu within 0..1, memused > 0" \
     [ "$(jget '[.data[] | select(.cpu != null)][0] | (.cpu >= 0 and .cpu <= 1 and .memused > 0) | tostring')" = true ]
 check "node rrddata: maxcpu = nproc" [ "$(jget '[.data[] | select(.cpu != null)][0].maxcpu')" = "$(nproc)" ]
