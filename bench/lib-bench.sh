@@ -6,7 +6,7 @@
 # Sourced after tests/integration/lib-api.sh (wait_until, TMP).
 #
 #     nginx_start WWW_DIR [CERT KEY]   # NG_URL (http or https://127.0.0.1:port), NGINX_PID
-#     wrk_run CONNECTIONS URL [COOKIE] # "<requests/s> <p99 ms> <non-2xx> <socket errors>"
+#     wrk_run CONNECTIONS URL [COOKIE] [HEADER] # "<requests/s> <p99 ms> <non-2xx> <socket errors>"
 #     median < numbers                 # one per line
 #     nginx_stop
 #
@@ -70,11 +70,11 @@ nginx_stop() {
     NGINX_PID=
 }
 
-# wrk_run CONNECTIONS URL [COOKIE]: BENCH_THREADS threads for BENCH_DURATION seconds
+# wrk_run CONNECTIONS URL [COOKIE] [HEADER]: BENCH_THREADS threads for BENCH_DURATION seconds
 wrk_run() {
     local out
     out=$(wrk -t"$BENCH_THREADS" -c"$1" -d"${BENCH_DURATION}s" --latency \
-        ${3:+-H "Cookie: $3"} "$2" 2>&1)
+        ${3:+-H "Cookie: $3"} ${4:+-H "$4"} "$2" 2>&1)
     [ -n "${BENCH_WRK_LOG:-}" ] && printf '%s\n' "$out" >>"$BENCH_WRK_LOG"
     awk '
         function ms(v) {

@@ -49,6 +49,7 @@ struct Pmxcfs {
     Dcdb *dcdb;
     Kvstore *kvstore;
     RrdStore *rrd;
+    CfsGeneration *generation;
 };
 
 static bool status_quorate(void *userdata) {
@@ -129,6 +130,7 @@ Pmxcfs *pmxcfs_free(Pmxcfs *p) {
     if (p->memdb)
         memdb_set_change_callback(p->memdb, NULL, NULL);
     p->status = cfs_status_free(p->status);
+    p->generation = cfs_generation_close(p->generation); /* after the status that counts in it */
     p->rrd = rrd_store_free(p->rrd); /* after the status: its hook uses the store */
     p->memdb = memdb_close(p->memdb);
     free(p);
@@ -181,6 +183,13 @@ int pmxcfs_new(const PmxcfsOptions *o, Pmxcfs **ret) {
     if (r < 0)
         return log_error_errno(r, "Failed to set up the status store: %m");
     memdb_set_change_callback(p->memdb, cfs_status_file_changed, p->status);
+    r = cfs_generation_open(o->rundir, &p->generation);
+    if (r < 0)
+        log_warning_errno(
+            r, "no change counter in '%s' (clients ask over IPC instead): %m", o->rundir
+        );
+    else
+        cfs_status_set_generation(p->status, p->generation);
     if (o->rrd_dir) {
         r = rrd_store_new(o->rrd_dir, o->rrdcached_socket, &p->rrd);
         if (r < 0)

@@ -139,6 +139,7 @@ struct CfsStatus {
     size_t n_nodes;
 
     CfsPlugFile plugs[_PLUG_MAX];
+    CfsGeneration *generation; /* not owned; NULL: nothing published */
     CfsStatusBroadcast broadcast;
     CfsStatusRrdWriter rrd_writer;
     void *rrd_writer_userdata;
@@ -547,6 +548,12 @@ bool cfs_status_quorate(CfsStatus *s) {
     return s->quorate;
 }
 
+void cfs_status_set_generation(CfsStatus *s, CfsGeneration *g) {
+    STATUS_LOCKED(s);
+    s->generation = g;
+    cfs_generation_bump(g);
+}
+
 void cfs_status_set_quorate(CfsStatus *s, bool quorate) {
     STATUS_LOCKED(s);
     if (s->quorate != quorate)
@@ -559,6 +566,7 @@ void cfs_status_file_changed(void *status, const char *path) {
     if (!s || !path)
         return;
     STATUS_LOCKED(s);
+    cfs_generation_bump(s->generation); /* any path: guest configs feed the guest list too */
     for (size_t i = 0; i < N_OBSERVED; i++)
         if (streq(path, observed_files[i])) {
             s->file_versions[i]++;
@@ -568,6 +576,7 @@ void cfs_status_file_changed(void *status, const char *path) {
 
 void cfs_status_files_changed_all(CfsStatus *s) {
     STATUS_LOCKED(s);
+    cfs_generation_bump(s->generation);
     for (size_t i = 0; i < N_OBSERVED; i++)
         s->file_versions[i]++;
 }
@@ -622,6 +631,7 @@ int cfs_status_set_clinfo(
         free(TAKE_PTR(list));
     }
     s->clinfo_version++;
+    cfs_generation_bump(s->generation);
     return 0;
 }
 
@@ -632,6 +642,7 @@ int cfs_status_set_node_online(CfsStatus *s, uint32_t nodeid, bool online) {
             if (s->nodes[i].online != online) {
                 s->nodes[i].online = online;
                 s->clinfo_version++;
+                cfs_generation_bump(s->generation);
             }
             return 0;
         }
@@ -679,6 +690,7 @@ int cfs_status_node_set(
     KvNode *n = kv_node_for(s, node, len > 0, &r);
     if (!n)
         return r; /* deleting from a node we know nothing of is a no-op */
+    cfs_generation_bump(s->generation);
     return kv_node_set(n, key, data, len);
 }
 
@@ -771,6 +783,7 @@ void cfs_status_set_online_members(CfsStatus *s, const uint32_t *nodeids, size_t
     }
     if (changed)
         s->clinfo_version++;
+    cfs_generation_bump(s->generation);
 }
 
 int cfs_status_node_name(CfsStatus *s, uint32_t nodeid, char **ret) {

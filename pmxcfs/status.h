@@ -19,6 +19,7 @@
 
 #include "cfs-fuse.h"
 #include "memdb.h"
+#include "pve/cfs-generation.h"
 
 typedef struct CfsStatus CfsStatus;
 
@@ -31,6 +32,8 @@ void cfs_status_file_changed(void *status, const char *path);
 
 /* Quorate starts true (local mode); the cluster layer clears it before joining. */
 bool cfs_status_quorate(CfsStatus *s);
+/* Count changes in g (published to clients, pve/cfs-generation.h); g stays the caller's. */
+void cfs_status_set_generation(CfsStatus *s, CfsGeneration *g);
 void cfs_status_set_quorate(CfsStatus *s, bool quorate);
 
 /* SET_STATUS: "rrd/<key>" -> RRD cache, "nodeip" -> node IP table, else this node's kv

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -22,12 +23,14 @@
 #include <unistd.h>
 
 #include "pve/api-methods.h"
+#include "pve/buffered-log.h"
 #include "pve/cfs-file.h"
 #include "pve/daemon.h"
 #include "pve/log.h"
 #include "pve/node-cert.h"
 #include "pve/paths.h"
 #include "pve/string-util.h"
+#include "pve/tls-credentials.h"
 #include "pveproxy-static.h"
 #include "pveproxy-tls.h"
 #include "pveproxy-websocket.h"
@@ -106,6 +109,19 @@ static int load_cert(PpServer *s) {
         return pve_daemon_error_errno(
             r, "unable to read the certificate of node '%s' - %m", s->nodename
         );
+    /* parsed again by each worker's server; checked here to say what is wrong */
+    _cleanup_free_ char *err = NULL;
+    TlsCredentials *creds = NULL;
+    r = tls_credentials_new(cert, key, &creds, &err);
+    tls_credentials_free(creds);
+    if (r < 0) {
+        free(cert);
+        explicit_bzero(key, strlen(key));
+        free(key);
+        return pve_daemon_error_errno(
+            r, "unusable certificate of node '%s' - %s", s->nodename, err ?: "out of memory"
+        );
+    }
     free(s->cert_pem);
     if (s->key_pem)
         explicit_bzero(s->key_pem, strlen(s->key_pem));
@@ -179,6 +195,16 @@ int pp_server_init(PpServer *s) {
     r = open_access_log(s);
     if (r < 0)
         return r;
+    /* one key for all workers (and their successors after a reload): a browser resuming its
+     * TLS session may land on any of them */
+    gnutls_datum_t key = {NULL, 0};
+    r = gnutls_session_ticket_key_generate(&key);
+    if (r < 0)
+        return pve_daemon_error_errno(
+            ENOMEM, "unable to make a TLS session ticket key: %s", gnutls_strerror(r)
+        );
+    s->ticket_key = key.data;
+    s->ticket_key_len = key.size;
     r = listen_socket(s);
     if (r < 0)
         return r;
@@ -205,34 +231,29 @@ static void log_time(char *buf, size_t n) {
 static void
 access_log(HttpRequest *req, unsigned status, size_t bytes, const char *user, void *ud) {
     PpServer *s = ud;
-    if (s->log_fd < 0)
+    if (!s->access_log)
         return;
     char when[64];
     log_time(when, sizeof(when));
     const char *query = http_request_query(req);
-    _cleanup_free_ char *line = NULL;
     char size[32] = "-";
     if (bytes)
         snprintf(size, sizeof(size), "%zu", bytes);
-    int n = asprintf(
-        &line, "%s - %s [%s] \"%s %s%s%s %s\" %u %s\n", http_request_client_address(req) ?: "-",
-        user ?: "-", when, http_method_to_string(http_request_method(req)), http_request_path(req),
-        *query ? "?" : "", query, http_request_version(req), status, size
+    buffered_log_printf(
+        s->access_log, "%s - %s [%s] \"%s %s%s%s %s\" %u %s\n",
+        http_request_client_address(req) ?: "-", user ?: "-", when,
+        http_method_to_string(http_request_method(req)), http_request_path(req), *query ? "?" : "",
+        query, http_request_version(req), status, size
     );
-    if (n > 0)
-        (void) !write(s->log_fd, line, (size_t) n);
 }
 
 /* a connection refused by the host ACL: logged like upstream, then closed */
 static void log_denied(PpServer *s, const char *addr) {
-    if (s->log_fd < 0)
+    if (!s->access_log)
         return;
     char when[64];
     log_time(when, sizeof(when));
-    _cleanup_free_ char *line = NULL;
-    int n = asprintf(&line, "%s - - [%s] \"-\" 403 -\n", addr, when);
-    if (n > 0)
-        (void) !write(s->log_fd, line, (size_t) n);
+    buffered_log_printf(s->access_log, "%s - - [%s] \"-\" 403 -\n", addr, when);
 }
 
 /* ---- workers -------------------------------------------------------------------------------- */
@@ -412,11 +433,15 @@ static int worker_main(unsigned index, void *ud) {
     };
     if (r >= 0)
         r = api_server_new(e, &acfg, &s->api);
+    if (r >= 0 && s->log_fd >= 0)
+        r = buffered_log_new(e, s->log_fd, &s->access_log);
     HttpServerConfig tcfg = HTTP_SERVER_CONFIG_INIT;
     tcfg.no_listen = true;
     tcfg.tls_cert_pem = s->cert_pem;
     tcfg.tls_key_pem = s->key_pem;
     tcfg.tls_priorities = s->tls_priorities;
+    tcfg.tls_ticket_key = s->ticket_key;
+    tcfg.tls_ticket_key_len = s->ticket_key_len;
     tcfg.handler = api_server_handle;
     tcfg.userdata = s->api;
     if (r >= 0)
@@ -440,6 +465,7 @@ static int worker_main(unsigned index, void *ud) {
     s->plain_http = http_server_free(s->plain_http);
     s->api = api_server_free(s->api);
     s->fwd = forwarder_free(s->fwd);
+    s->access_log = buffered_log_free(s->access_log);
     s->event = NULL;
     return r;
 }
@@ -482,5 +508,10 @@ void pp_server_done(PpServer *s) {
         explicit_bzero(s->key_pem, strlen(s->key_pem));
     free(s->key_pem);
     free(s->nodename);
+    if (s->ticket_key) {
+        gnutls_memset(s->ticket_key, 0, s->ticket_key_len);
+        gnutls_free(s->ticket_key);
+    }
+    s->ticket_key = NULL;
     s->tls_priorities = s->cert_pem = s->key_pem = s->nodename = NULL;
 }

@@ -16,6 +16,7 @@
 #include "pve/api-env.h"
 #include "pve/api-router.h"
 #include "pve/api-server.h"
+#include "pve/buffered-log.h"
 #include "pve/http-server.h"
 #include "pve/prefork.h"
 #include "pve/proxy-config.h"
@@ -40,6 +41,8 @@ typedef struct PpServer {
     char *nodename;
     char *cert_pem, *key_pem;
     char *tls_priorities;
+    unsigned char *ticket_key; /* TLS session tickets, shared by all workers */
+    size_t ticket_key_len;
     int log_fd;
     int listen_fd;
     ApiRouter *router;
@@ -51,6 +54,7 @@ typedef struct PpServer {
     HttpServer *tls_http, *plain_http;
     ApiServer *api;
     Forwarder *fwd;
+    BufferedLog *access_log; /* on log_fd */
     sd_event_source *accept_src;
     bool stopping;
 } PpServer;

@@ -47,6 +47,10 @@ static const Suite suites[] = {
     {"TLS_AES_128_CCM_SHA256", NULL, "AES-128-CCM", "AEAD"},
 };
 
+#define TLS_GROUPS                                                                  \
+    ":+GROUP-X25519:+GROUP-SECP256R1:+GROUP-X448:+GROUP-SECP521R1:+GROUP-SECP384R1" \
+    ":+GROUP-FFDHE2048:+GROUP-FFDHE3072:+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192"
+
 static const char *const default_tls13[] = {
     "TLS_AES_256_GCM_SHA384",
     "TLS_CHACHA20_POLY1305_SHA256",
@@ -136,7 +140,11 @@ int pveproxy_tls_priorities(const ProxyConfig *c, char **ret, char **reterr_msg)
             add_unique(&b, chosen[i]->mac);
     for (size_t i = 0; i < n12 && !c->disable_tls_1_2; i++)
         add_unique(&b, chosen[i]->kx);
-    strbuf_append(&b, ":+SIGN-ALL:+GROUP-ALL:+COMP-NULL:+CTYPE-X509");
+    /* OpenSSL's default group order (upstream's), and no GROUP-ALL: GnuTLS's own order puts
+     * SECP256R1 first, and with %SERVER_PRECEDENCE a client that sent an X25519 key share
+     * (all current browsers, curl, OpenSSL) then gets a HelloRetryRequest: one more round
+     * trip and a second key exchange for every handshake. */
+    strbuf_append(&b, ":+SIGN-ALL" TLS_GROUPS ":+COMP-NULL:+CTYPE-X509");
     if (c->honor_cipher_order)
         strbuf_append(&b, ":%SERVER_PRECEDENCE");
     return strbuf_finish(&b, ret, NULL);

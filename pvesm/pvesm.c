@@ -15,7 +15,6 @@
  * this node. import prints "successfully imported '<volid>'" with the volid it wrote, which
  * migration reads back when the name was taken and allow-rename picked another one.
  */
-#include <sys/utsname.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pve/cluster-setup.h"
 #include "pve/macro.h"
 #include "pve/storage-transfer.h"
 #include "pve/storage-volume.h"
@@ -66,10 +66,8 @@ static int open_storage(
         return r;
     if ((r = storage_find(*ret_cfg, storage, ret_s, err)) < 0)
         return r;
-    struct utsname u;
-    char node[sizeof u.nodename] = "";
-    if (uname(&u) == 0)
-        snprintf(node, sizeof node, "%.*s", (int) strcspn(u.nodename, "."), u.nodename);
+    char node[256] = "";
+    (void) cluster_short_nodename(node); /* unknown: "" */
     return storage_check_enabled(*ret_s, node, err);
 }
 

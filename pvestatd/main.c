@@ -9,12 +9,12 @@
  * PVE_CFS_MOUNTPOINT, PVE_CFS_IPC_SERVICE, PVE_DAEMON_PIDFILE. Runs as root (SET_STATUS
  * is root only).
  */
-#include <sys/utsname.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "pve/cluster-setup.h"
 #include "pve/daemon.h"
 #include "pve/log.h"
 #include "pve/paths.h"
@@ -59,18 +59,17 @@ static const PveDaemonOption options[] = {
 
 static int statd_init(void *userdata) {
     Main *x = userdata;
+    int r;
     if (!x->c.nodename) {
-        struct utsname u;
-        if (uname(&u) < 0)
-            return pve_daemon_error_errno(errno, "uname failed: %m");
-        snprintf(x->nodename, sizeof x->nodename, "%s", u.nodename);
-        x->nodename[strcspn(x->nodename, ".")] = 0;
-        if (!x->nodename[0])
+        r = cluster_short_nodename(x->nodename);
+        if (r == -EINVAL)
             return pve_daemon_error_errno(EINVAL, "empty node name; set a host name");
+        if (r < 0)
+            return pve_daemon_error_errno(r, "uname failed: %m");
         x->c.nodename = x->nodename;
     }
     x->c.taskdir = pve_path_env("PVE_TASK_DIR", PVE_TASK_DIR);
-    int r = statd_new(&x->c, &x->statd);
+    r = statd_new(&x->c, &x->statd);
     if (r < 0)
         return pve_daemon_error_errno(r, "cannot set up the status collection: %m");
     return 0;

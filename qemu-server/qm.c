@@ -17,7 +17,6 @@
  * exists makes it a no-op. Everything runs in this process as root: directly, except migrate,
  * which runs the API handler (a task, as upstream's qm does) and prints its log.
  */
-#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -33,6 +32,7 @@
 #include "pve/api-cli.h"
 #include "pve/api-methods.h"
 #include "pve/cfs-file.h"
+#include "pve/cluster-setup.h"
 #include "pve/console-relay.h"
 #include "pve/guest-store.h"
 #include "pve/json-util.h"
@@ -291,9 +291,7 @@ int main(int argc, char **argv) {
     bool verbose = false, pretty = false, force = false;
     MigrateOpts mo = {};
     unsigned timeout = 0;
-    struct utsname u;
-    if (uname(&u) == 0)
-        snprintf(nodename, sizeof nodename, "%.*s", (int) strcspn(u.nodename, "."), u.nodename);
+    (void) cluster_short_nodename(nodename); /* unknown: "" */
     if (argc < 2)
         return usage(stderr);
     const char *verb = argv[1];

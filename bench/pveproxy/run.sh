@@ -7,8 +7,9 @@
 # run. Rows: GET /api2/json/version with a ticket (answered inside pveproxy) and a protected
 # GET that pveproxy forwards to pvedaemon (default /nodes/<node>/hosts). Rounds alternate
 # between the two servers; the table gives medians (requests/s, p99) and the ratio
-# ours/nginx. Then a run with many connections (default 500) per row reports wrk's socket
-# errors and non-2xx answers.
+# ours/nginx. A third table repeats /version with "Connection: close": one full TLS handshake
+# per request, the cost the keep-alive rows pay once per 100 requests. Then a run with many
+# connections (default 500) per row reports wrk's socket errors and non-2xx answers.
 #
 # usage (as root): bench/pveproxy/run.sh [--rounds=N] [--duration=S] [--connections=C]
 #                  [--burst=C] [--threads=T] [--workers=W] [--protected=PATH] [BUILD_DIR]
@@ -134,6 +135,24 @@ for ep in "${ROWS[@]}"; do
         printf "%-26s %6d %12.0f %12.0f %7.2f %8.2f ms %8.2f ms  %s\n", ep, b, o, n, r, op, np, met
     }'
 done
+
+# ---- full handshakes: a new TLS connection per request ----
+printf '\n%-26s %12s %12s %7s %11s %11s\n' "wrk -c$BENCH_CONNECTIONS, Connection: close" \
+    "ours req/s" "nginx req/s" ratio "ours p99" "nginx p99"
+declare -A H
+for round in $(seq 1 "$BENCH_ROUNDS"); do
+    for srv in ours nginx; do
+        if [ $srv = ours ]; then url=$PB/api2/json/version; else url=$NG_URL/${FILE[/version]}; fi
+        read -r rps p99 bad err < <(wrk_run "$BENCH_CONNECTIONS" "$url" "$COOKIE" "Connection: close")
+        H[$srv,rps]+="$rps " H[$srv,p99]+="$p99 "
+        printf '# round %s GET /version, close: %-5s %s req/s p99 %s ms non-2xx %s errors %s\n' \
+            "$round" $srv "$rps" "$p99" "$bad" "$err"
+    done
+done
+awk -v o="$(median_of "${H[ours,rps]}")" -v n="$(median_of "${H[nginx,rps]}")" \
+    -v op="$(median_of "${H[ours,p99]}")" -v np="$(median_of "${H[nginx,p99]}")" 'BEGIN {
+    printf "%-26s %12.0f %12.0f %7.2f %8.2f ms %8.2f ms\n", "GET /version", o, n, (n > 0 ? o / n : 0), op, np
+}'
 
 # ---- many connections: errors ----
 printf '\n%-26s %6s %12s %11s %9s  %s\n' "wrk -c$BENCH_BURST" server "req/s" p99 non-2xx \

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pve/cluster-setup.h"
 #include "pve/json-util.h"
 #include "pve/paths.h"
 #include "pve/string-util.h"
@@ -19,9 +20,9 @@
 
 int api_cli_env(ApiEnv *env, char host[static 256]) {
     memset(host, 0, 256);
-    if (gethostname(host, 255) < 0)
-        return -errno;
-    host[strcspn(host, ".")] = 0;
+    int r = cluster_short_nodename(host);
+    if (r < 0 && r != -EINVAL) /* an empty host name stays "" */
+        return r;
     *env = (ApiEnv){
         .nodename = host,
         .taskdir = pve_path_env("PVE_TASK_DIR", PVE_TASK_DIR),

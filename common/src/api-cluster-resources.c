@@ -18,6 +18,7 @@
 
 #include "api-cluster.h"
 #include "pve/api-env.h"
+#include "pve/cfs-generation.h"
 #include "pve/cfs-ipc.h"
 #include "pve/json-util.h"
 #include "pve/paths.h"
@@ -458,9 +459,10 @@ static int add_storage(ResCtx *c) {
 
 /*
  * Answers are kept per worker for at most RESOURCES_CACHE_USEC, per (user, type), and only
- * while pmxcfs's version counters (.version: guest list, membership, config files, status
- * keys) are unchanged: a dashboard polling this (the web UI does every few seconds, from every
- * open tab) then costs one IPC round trip instead of four plus the rebuild. Guest config
+ * while pmxcfs's change counter (pve/cfs-generation.h: any file, status key, membership or
+ * guest list change) is unchanged, or without one its .version answer: a dashboard polling
+ * this (the web UI does every few seconds, from every open tab) then costs a memory read
+ * instead of four IPC round trips plus the rebuild. Guest config
  * fields (name, memory, ...) may be up to that long behind an edit.
  */
 #define RESOURCES_CACHE_USEC (1000ULL * 1000ULL)
@@ -517,8 +519,15 @@ static int resources_build(ApiCall *call);
 int cluster_h_resources(ApiCall *call) {
     const char *type = NULL;
     (void) api_call_param_string(call, "type", &type);
+    /* pmxcfs's shared change counter when it publishes one, else its .version over IPC */
     _cleanup_free_ char *version = NULL;
-    if (cfs_ipc_get_fs_version(&version, NULL) < 0)
+    uint64_t generation;
+    if (cfs_generation_read(&generation) >= 0) {
+        if (asprintf(&version, "g%llu", (unsigned long long) generation) < 0)
+            version = NULL;
+    } else if (cfs_ipc_get_fs_version(&version, NULL) < 0)
+        version = NULL;
+    if (!version)
         return resources_build(call); /* no version to key on: no cache */
     int hit = res_cache_index(api_user(call), type ?: "", version);
     if (hit >= 0)

@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,18 +26,6 @@
 #include "pve/paths.h"
 #include "pve/property-string.h"
 #include "pve/string-util.h"
-
-static int fail(char **reterr_msg, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **reterr_msg, int r, const char *fmt, ...) {
-    if (reterr_msg) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr_msg, fmt, ap) < 0)
-            *reterr_msg = NULL;
-        va_end(ap);
-    }
-    return r < 0 ? r : -r;
-}
 
 const char *cluster_host_conf_path(void) {
     return pve_path_env("PVE_COROSYNC_CONF", PVE_COROSYNC_CONF);
@@ -115,10 +102,10 @@ int cluster_link_parse(const char *s, ClusterLink *ret, char **reterr_msg) {
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr_msg, EINVAL, "invalid format - %s", msg ?: "format error");
+        return set_error_message(reterr_msg, -EINVAL, "invalid format - %s", msg ?: "format error");
     const char *addr = property_string_get(ps, "address");
     if (!corosync_conf_value_valid(addr) || strpbrk(addr, " \t,"))
-        return fail(reterr_msg, EINVAL, "invalid address '%s'", addr);
+        return set_error_message(reterr_msg, -EINVAL, "invalid address '%s'", addr);
     long long prio = -1;
     (void) property_string_get_int(ps, "priority", &prio);
     char *a = strdup(addr);
@@ -257,12 +244,12 @@ static int ensure_authkey(FILE *out, char **reterr_msg) {
         return 0;
     uint8_t buf[CLUSTER_AUTHKEY_SIZE];
     if (getrandom(buf, sizeof buf, 0) != (ssize_t) sizeof buf)
-        return fail(reterr_msg, errno ? errno : EIO, "cannot get random bytes: %m");
+        return set_error_message(reterr_msg, errno ? -errno : -EIO, "cannot get random bytes: %m");
     fprintf(out, "Generating corosync authentication key %s\n", key);
     int r = write_host_file(key, buf, sizeof buf, 0400, false);
     explicit_bzero(buf, sizeof buf);
     if (r < 0)
-        return fail(reterr_msg, r, "cannot write '%s': %s", key, strerror(-r));
+        return set_error_message(reterr_msg, r, "cannot write '%s': %s", key, strerror(-r));
     return 0;
 }
 
@@ -270,8 +257,8 @@ int cluster_create(ClusterCreateParams *p, FILE *out, char **reterr_msg) {
     char ip[INET6_ADDRSTRLEN];
     int r;
     if (!cluster_name_valid(p->cluster_name))
-        return fail(
-            reterr_msg, EINVAL, "invalid cluster name '%s' (1 to 15 letters, digits or '-')",
+        return set_error_message(
+            reterr_msg, -EINVAL, "invalid cluster name '%s' (1 to 15 letters, digits or '-')",
             p->cluster_name
         );
     _cleanup_free_ char *members = cfs_path(".members"),
@@ -279,22 +266,24 @@ int cluster_create(ClusterCreateParams *p, FILE *out, char **reterr_msg) {
     if (!members || !cfs_conf)
         return -ENOMEM;
     if (!path_exists(members))
-        return fail(
-            reterr_msg, ENOTCONN, "%s is not mounted - is pmxcfs running?", cfs_file_mountpoint()
+        return set_error_message(
+            reterr_msg, -ENOTCONN, "%s is not mounted - is pmxcfs running?", cfs_file_mountpoint()
         );
     if (path_exists(cfs_conf))
-        return fail(reterr_msg, EEXIST, "cluster config '%s' already exists", cfs_conf);
+        return set_error_message(
+            reterr_msg, -EEXIST, "cluster config '%s' already exists", cfs_conf
+        );
     const char *host = cluster_host_conf_path();
     if (path_exists(host))
-        return fail(reterr_msg, EEXIST, "corosync config '%s' already exists", host);
+        return set_error_message(reterr_msg, -EEXIST, "corosync config '%s' already exists", host);
 
     if (!p->nodename)
         return -EINVAL;
     bool resolved = false;
     if (!p->links[0].address) {
         if (cluster_resolve_node_ip(p->nodename, ip) < 0)
-            return fail(
-                reterr_msg, ENXIO,
+            return set_error_message(
+                reterr_msg, -ENXIO,
                 "unable to resolve node name '%s' to a non-loopback IP address; pass --link0",
                 p->nodename
             );
@@ -307,18 +296,18 @@ int cluster_create(ClusterCreateParams *p, FILE *out, char **reterr_msg) {
     if (resolved)
         p->links[0].address = NULL;
     if (r < 0)
-        return fail(reterr_msg, r, "cannot build corosync.conf: %s", strerror(-r));
+        return set_error_message(reterr_msg, r, "cannot build corosync.conf: %s", strerror(-r));
 
     if ((r = ensure_authkey(out, reterr_msg)) < 0)
         return r;
     fprintf(out, "Writing corosync config to %s\n", host);
     r = write_host_file(host, text, len, 0644, false);
     if (r < 0)
-        return fail(reterr_msg, r, "cannot write '%s': %s", host, strerror(-r));
+        return set_error_message(reterr_msg, r, "cannot write '%s': %s", host, strerror(-r));
     fprintf(out, "Writing corosync config to %s\n", cfs_conf);
     r = cfs_file_write(PVE_CFS_COROSYNC_CONF, text, len);
     if (r < 0)
-        return fail(reterr_msg, r, "cannot write '%s': %s", cfs_conf, strerror(-r));
+        return set_error_message(reterr_msg, r, "cannot write '%s': %s", cfs_conf, strerror(-r));
     cluster_gen_local_dirs(p->nodename);
     return 0;
 }
@@ -332,7 +321,7 @@ static int parse_conf(const char *text, size_t len, CorosyncConf **ret, char **r
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr_msg, r, "corosync.conf line %u: %s", e.line, e.message);
+        return set_error_message(reterr_msg, r, "corosync.conf line %u: %s", e.line, e.message);
     return 0;
 }
 
@@ -355,7 +344,7 @@ static unsigned cluster_link_mask(const CorosyncConf *c) {
 static int finish_conf(CorosyncConf *c, char **ret_text, char **reterr_msg) {
     int r = corosync_conf_bump_config_version(c, NULL);
     if (r < 0)
-        return fail(
+        return set_error_message(
             reterr_msg, r, "corosync.conf: cannot increase config_version: %s", strerror(-r)
         );
     return corosync_conf_print_canonical(c, ret_text, NULL);
@@ -378,8 +367,8 @@ static int add_node_links(
         ret[0] = add->new_node_ip;
     for (size_t i = 0; i < COROSYNC_LINKS_MAX; i++) {
         if ((mask & (1u << i)) && !ret[i])
-            return fail(
-                reterr_msg, EINVAL, "link%zu: no address configured for a link of the cluster", i
+            return set_error_message(
+                reterr_msg, -EINVAL, "link%zu: no address configured for a link of the cluster", i
             );
         if (!(mask & (1u << i)) && ret[i]) {
             char w[128];
@@ -394,8 +383,8 @@ static int add_node_links(
                 continue;
             for (size_t j = 0; j < COROSYNC_LINKS_MAX; j++)
                 if (nodes[k].ring_addr[j] && streq(nodes[k].ring_addr[j], ret[i]))
-                    return fail(
-                        reterr_msg, EEXIST, "corosync: address '%s' already used on node %s",
+                    return set_error_message(
+                        reterr_msg, -EEXIST, "corosync: address '%s' already used on node %s",
                         ret[i], nodes[k].name ?: "?"
                     );
         }
@@ -418,7 +407,7 @@ int cluster_conf_add_node(
     if (r < 0)
         return r;
     if ((r = corosync_conf_get_nodes(c, &nodes, &n)) < 0)
-        return fail(reterr_msg, r, "corosync.conf: invalid nodelist");
+        return set_error_message(reterr_msg, r, "corosync.conf: invalid nodelist");
 
     uint32_t nodeid = add->nodeid;
     int votes = add->votes;
@@ -434,7 +423,7 @@ int cluster_conf_add_node(
             votes = (int) existing->quorum_votes;
         if (!(add->force && existing->nodeid == nodeid && existing->quorum_votes == (uint32_t) votes
             )) {
-            r = fail(reterr_msg, EEXIST, "can't add existing node '%s'", add->name);
+            r = set_error_message(reterr_msg, -EEXIST, "can't add existing node '%s'", add->name);
             goto out;
         }
     } else if (!nodeid) {
@@ -448,8 +437,8 @@ int cluster_conf_add_node(
     } else {
         for (size_t i = 0; i < n; i++)
             if (nodes[i].nodeid == nodeid) {
-                r = fail(
-                    reterr_msg, EEXIST, "Node with ID %" PRIu32 " already exists in the cluster",
+                r = set_error_message(
+                    reterr_msg, -EEXIST, "Node with ID %" PRIu32 " already exists in the cluster",
                     nodeid
                 );
                 goto out;
@@ -468,7 +457,7 @@ int cluster_conf_add_node(
     memcpy(node.ring_addr, addrs, sizeof addrs);
     r = corosync_conf_add_node(c, &node);
     if (r < 0) {
-        r = fail(
+        r = set_error_message(
             reterr_msg, r, "cannot add node '%s' to corosync.conf: %s", add->name, strerror(-r)
         );
         goto out;
@@ -494,7 +483,7 @@ int cluster_conf_remove_node(
     if (r < 0)
         return r;
     if ((r = corosync_conf_get_nodes(c, &nodes, &n)) < 0)
-        return fail(reterr_msg, r, "corosync.conf: invalid nodelist");
+        return set_error_message(reterr_msg, r, "corosync.conf: invalid nodelist");
     _cleanup_free_ char *found = NULL;
     uint32_t id = 0;
     for (size_t i = 0; i < n && !found; i++) {
@@ -512,9 +501,11 @@ int cluster_conf_remove_node(
     }
     corosync_nodes_free(nodes, n);
     if (!found)
-        return fail(reterr_msg, ENOENT, "Node/IP: %s is not a known host of the cluster.", name);
+        return set_error_message(
+            reterr_msg, -ENOENT, "Node/IP: %s is not a known host of the cluster.", name
+        );
     if ((r = corosync_conf_remove_node(c, found)) < 0)
-        return fail(reterr_msg, r, "cannot remove node '%s'", found);
+        return set_error_message(reterr_msg, r, "cannot remove node '%s'", found);
     if (ret_nodeid)
         *ret_nodeid = id;
     return finish_conf(c, ret_text, reterr_msg);
@@ -539,7 +530,7 @@ int cluster_services(const char *verb, const char *const *units, FILE *out, char
     fflush(out);
     pid_t pid = fork();
     if (pid < 0)
-        return fail(reterr_msg, errno, "fork failed: %m");
+        return set_error_message(reterr_msg, -errno, "fork failed: %m");
     if (pid == 0) {
         int fd = fileno(out);
         if (fd >= 0) {
@@ -552,10 +543,10 @@ int cluster_services(const char *verb, const char *const *units, FILE *out, char
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
-            return fail(reterr_msg, errno, "waitpid failed: %m");
+            return set_error_message(reterr_msg, -errno, "waitpid failed: %m");
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return fail(
-            reterr_msg, EIO, "'%s %s %s%s%s' failed", cmd, verb, units[0] ?: "",
+        return set_error_message(
+            reterr_msg, -EIO, "'%s %s %s%s%s' failed", cmd, verb, units[0] ?: "",
             units[0] && units[1] ? " " : "", units[0] && units[1] ? units[1] : ""
         );
     return 0;
@@ -633,7 +624,7 @@ static int assert_joinable(bool force, FILE *out, char **reterr_msg) {
         return 0;
     fprintf(out, "detected the following error(s):\n%s", errors);
     if (!force)
-        return fail(reterr_msg, EEXIST, "Check if node may join a cluster failed!");
+        return set_error_message(reterr_msg, -EEXIST, "Check if node may join a cluster failed!");
     fprintf(out, "\nWARNING : detected error but forced to continue!\n\n");
     return 0;
 }
@@ -648,7 +639,7 @@ static int request_addition(
     _cleanup_(api_client_freep) ApiClient *client = NULL;
     int r = api_client_new(p->url, 60, &client);
     if (r < 0)
-        return fail(reterr_msg, r, "invalid API URL '%s'", p->url);
+        return set_error_message(reterr_msg, r, "invalid API URL '%s'", p->url);
     if (p->fingerprint && (r = api_client_set_fingerprint(client, p->fingerprint)) < 0)
         return r;
     fprintf(out, "Establishing API connection with host '%s' (%s)\n", p->hostname, p->url);
@@ -678,8 +669,8 @@ static int request_addition(
     char ip[INET6_ADDRSTRLEN];
     if (!any) {
         if (cluster_resolve_node_ip(nodename, ip) < 0)
-            return fail(
-                reterr_msg, ENXIO, "unable to get the IP of node '%s'; pass link0", nodename
+            return set_error_message(
+                reterr_msg, -ENXIO, "unable to get the IP of node '%s'; pass link0", nodename
             );
         if (json_util_set_string(args, "new_node_ip", ip) < 0)
             return -ENOMEM;
@@ -707,7 +698,7 @@ static int request_addition(
                 json_string_value(v) ?: ""
             );
         }
-        return fail(reterr_msg, EPROTO, "Cluster join aborted!");
+        return set_error_message(reterr_msg, -EPROTO, "Cluster join aborted!");
     }
     json_t *data = json_object_get(body, "data");
     size_t i;
@@ -734,7 +725,7 @@ static int wait_quorum(unsigned timeout_s, FILE *out, char **reterr_msg) {
         }
         (void) nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
     }
-    return fail(reterr_msg, ETIMEDOUT, "no quorum after %u s", timeout_s);
+    return set_error_message(reterr_msg, -ETIMEDOUT, "no quorum after %u s", timeout_s);
 }
 
 static int finish_join(
@@ -749,10 +740,14 @@ static int finish_join(
 ) {
     int r = write_host_file(cluster_authkey_path(), key, key_len, 0400, true);
     if (r < 0)
-        return fail(reterr_msg, r, "cannot write '%s': %s", cluster_authkey_path(), strerror(-r));
+        return set_error_message(
+            reterr_msg, r, "cannot write '%s': %s", cluster_authkey_path(), strerror(-r)
+        );
     r = write_host_file(cluster_host_conf_path(), conf, conf_len, 0644, true);
     if (r < 0)
-        return fail(reterr_msg, r, "cannot write '%s': %s", cluster_host_conf_path(), strerror(-r));
+        return set_error_message(
+            reterr_msg, r, "cannot write '%s': %s", cluster_host_conf_path(), strerror(-r)
+        );
 
     fprintf(out, "stopping pve-cluster service\n");
     if ((r = cluster_services("stop", (const char *const[]){"pve-cluster", NULL}, out, reterr_msg)
@@ -766,11 +761,11 @@ static int finish_join(
     if (rename(db, backup) == 0)
         fprintf(out, "backup of the local database in %s\n", backup);
     else if (errno != ENOENT)
-        return fail(reterr_msg, errno, "cannot move '%s' aside: %m", db);
+        return set_error_message(reterr_msg, -errno, "cannot move '%s' aside: %m", db);
     if ((r = cluster_services(
              "start", (const char *const[]){"corosync", "pve-cluster", NULL}, out, reterr_msg
          )) < 0)
-        return fail(reterr_msg, r, "starting pve-cluster failed");
+        return set_error_message(reterr_msg, r, "starting pve-cluster failed");
     if ((r = wait_quorum(quorum_timeout_s ? quorum_timeout_s : 120, out, reterr_msg)) < 0)
         return r;
     cluster_gen_local_dirs(nodename);
@@ -782,7 +777,7 @@ int cluster_join(const ClusterJoinParams *p, FILE *out, char **reterr_msg) {
     char nodename[256];
     int r = cluster_short_nodename(nodename);
     if (r < 0)
-        return fail(reterr_msg, r, "cannot determine the node name: %s", strerror(-r));
+        return set_error_message(reterr_msg, r, "cannot determine the node name: %s", strerror(-r));
     if ((r = assert_joinable(p->force, out, reterr_msg)) < 0)
         return r;
     _cleanup_json_ json_t *data = NULL;
@@ -791,11 +786,13 @@ int cluster_join(const ClusterJoinParams *p, FILE *out, char **reterr_msg) {
     json_t *conf = json_object_get(data, "corosync_conf");
     json_t *key = json_object_get(data, "corosync_authkey");
     if (!json_is_string(conf) || !json_is_string(key))
-        return fail(reterr_msg, EBADMSG, "the cluster node's answer lacks corosync_conf/authkey");
+        return set_error_message(
+            reterr_msg, -EBADMSG, "the cluster node's answer lacks corosync_conf/authkey"
+        );
     _cleanup_free_ uint8_t *raw = NULL;
     size_t raw_len = 0;
     if (cluster_authkey_decode(json_string_value(key), json_string_length(key), &raw, &raw_len) < 0)
-        return fail(reterr_msg, EBADMSG, "invalid corosync_authkey in the answer");
+        return set_error_message(reterr_msg, -EBADMSG, "invalid corosync_authkey in the answer");
     fprintf(out, "Join request OK, finishing setup locally\n");
     r = finish_join(
         nodename, json_string_value(conf), json_string_length(conf), raw, raw_len,

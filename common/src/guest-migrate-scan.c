@@ -18,17 +18,6 @@
 #include "pve/storage-volume.h"
 #include "pve/string-util.h"
 
-_printf_(3, 4) static int fail(char **reterr, int r, const char *fmt, ...) {
-    if (reterr && !*reterr) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-            *reterr = NULL;
-        va_end(ap);
-    }
-    return r;
-}
-
 /* ---- scan ------------------------------------------------------------------------------------ */
 
 static int add_problem(MigrateScan *s, const char *fmt, ...) _printf_(2, 3);
@@ -206,12 +195,16 @@ int guest_migrate_storage_map_parse(const char *text, MigrateStorageMap *ret, ch
         char *colon = strchr(item, ':');
         if (!colon) {
             if (have_default)
-                return fail(reterr, -EINVAL, "more than one default target storage");
+                return set_error_message_once(
+                    reterr, -EINVAL, "more than one default target storage"
+                );
             have_default = true;
             if (streq(item, "1"))
                 continue; /* identity */
             if (!storage_id_valid(item))
-                return fail(reterr, -EINVAL, "invalid storage mapping '%s'", item);
+                return set_error_message_once(
+                    reterr, -EINVAL, "invalid storage mapping '%s'", item
+                );
             free(ret->default_target);
             if (!(ret->default_target = strdup(item)))
                 return -ENOMEM;
@@ -221,10 +214,12 @@ int guest_migrate_storage_map_parse(const char *text, MigrateStorageMap *ret, ch
         const char *src = item, *dst = colon + 1;
         if (!storage_id_valid(src) || !storage_id_valid(dst)) {
             *colon = ':';
-            return fail(reterr, -EINVAL, "invalid storage mapping '%s'", item);
+            return set_error_message_once(reterr, -EINVAL, "invalid storage mapping '%s'", item);
         }
         if (json_object_get(ret->pairs, src))
-            return fail(reterr, -EINVAL, "duplicate mapping for storage '%s'", src);
+            return set_error_message_once(
+                reterr, -EINVAL, "duplicate mapping for storage '%s'", src
+            );
         if (json_object_set_new(ret->pairs, src, json_string(dst)) < 0)
             return -ENOMEM;
     }

@@ -34,17 +34,6 @@
 #define PVESM_BIN "/usr/sbin/pvesm"
 #endif
 
-_printf_(3, 4) static int fail(char **reterr, int r, const char *fmt, ...) {
-    if (reterr && !*reterr) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-            *reterr = NULL;
-        va_end(ap);
-    }
-    return r;
-}
-
 /* ---- run: log, ssh ----------------------------------------------------------------------------
  */
 
@@ -155,7 +144,9 @@ static int transfer_volume(Run *run, const MigrateVolume *v, char **ret_volid, c
         return r;
     const char *format = storage_transfer_format(&sv);
     if (!format)
-        return fail(reterr, -EINVAL, "volume '%s' cannot be transferred", v->volid);
+        return set_error_message_once(
+            reterr, -EINVAL, "volume '%s' cannot be transferred", v->volid
+        );
     _cleanup_free_ char *target_volid = NULL;
     if (asprintf(
             &target_volid, "%s:%s", guest_migrate_storage_map_get(run->req->map, v->storage),
@@ -172,7 +163,7 @@ static int transfer_volume(Run *run, const MigrateVolume *v, char **ret_volid, c
         r = -errno;
         safe_close(data[0]);
         safe_close(data[1]);
-        return fail(reterr, r, "pipe failed - %s", strerror(-r));
+        return set_error_message_once(reterr, r, "pipe failed - %s", strerror(-r));
     }
     pid_t pid;
     r = spawn_start_io(argv, data[0], out[1], STDERR_FILENO, &pid);
@@ -181,7 +172,7 @@ static int transfer_volume(Run *run, const MigrateVolume *v, char **ret_volid, c
     if (r < 0) {
         safe_close(data[1]);
         safe_close(out[0]);
-        return fail(reterr, r, "cannot run ssh - %s", strerror(-r));
+        return set_error_message_once(reterr, r, "cannot run ssh - %s", strerror(-r));
     }
     _cleanup_free_ char *export_err = NULL, *output = NULL;
     int er = storage_volume_export(sec, volname, format, data[1], &export_err);
@@ -193,14 +184,14 @@ static int transfer_volume(Run *run, const MigrateVolume *v, char **ret_volid, c
     if (output && *output)
         printf("%s%s", output, output[strlen(output) - 1] == '\n' ? "" : "\n");
     if (status != 0)
-        return fail(
+        return set_error_message_once(
             reterr, -EIO, "import of '%s' on node '%s' failed (exit code %d)%s%s", v->volid,
             run->req->target, status, export_err ? " - " : "", export_err ? export_err : ""
         );
     if (er < 0)
-        return fail(reterr, er, "%s", export_err ? export_err : strerror(-er));
+        return set_error_message_once(reterr, er, "%s", export_err ? export_err : strerror(-er));
     if ((r = parse_imported(output, ret_volid)) < 0)
-        return fail(
+        return set_error_message_once(
             reterr, r, "no volume ID in the answer of 'pvesm import' on '%s'", run->req->target
         );
     return 0;
@@ -209,11 +200,11 @@ static int transfer_volume(Run *run, const MigrateVolume *v, char **ret_volid, c
 /* ---- run: phases ------------------------------------------------------------------------------
  */
 
-/* Set (value) or clear (NULL) the lock property of the config on node. */
-static int set_lock(const Run *run, const char *node, const char *value, char **reterr) {
+/* Set (value) or clear (NULL) the lock property of the config on the source node. */
+static int set_lock(const Run *run, const char *value, char **reterr) {
     const MigrateRequest *q = run->req;
     _cleanup_(guest_config_freep) GuestConfig *c = NULL;
-    int r = guest_config_read(q->type, node, q->vmid, &c, NULL, reterr);
+    int r = guest_config_read(q->type, q->source, q->vmid, &c, NULL, reterr);
     if (r < 0)
         return r;
     GuestSection *m = guest_config_main(c);
@@ -223,7 +214,7 @@ static int set_lock(const Run *run, const char *node, const char *value, char **
         return 0;
     if (r < 0)
         return r;
-    return guest_config_write(q->type, node, q->vmid, c, false, reterr);
+    return guest_config_write(q->type, q->source, q->vmid, c, false, reterr);
 }
 
 /* The config, still locked, moves to the target with one rename: until then the source config
@@ -304,20 +295,20 @@ static int check_config(Run *run, GuestConfig *c, char **reterr) {
     bool running =
         q->type == GUEST_TYPE_QEMU ? qemu_vm_running(q->vmid) : lxc_ct_running(q->vmid, NULL);
     if (running)
-        return fail(
+        return set_error_message_once(
             reterr, -EBUSY, "%s %u is running - offline migration needs a stopped guest",
             guest_type_noun(q->type), q->vmid
         );
     if ((r = guest_migrate_scan(q->type, c, run->storage, &run->scan)) < 0)
         return r;
     if (json_array_size(run->scan.problems) > 0)
-        return fail(
+        return set_error_message_once(
             reterr, -EINVAL, "%s", json_string_value(json_array_get(run->scan.problems, 0))
         );
     if (json_array_size(run->scan.local_resources) > 0) {
         _cleanup_free_ char *list = join_strings(run->scan.local_resources);
         if (!q->force)
-            return fail(
+            return set_error_message_once(
                 reterr, -EINVAL, "can't migrate %s which uses local devices: %s",
                 q->type == GUEST_TYPE_QEMU ? "VM" : "CT", list ? list : "?"
             );
@@ -328,7 +319,7 @@ static int check_config(Run *run, GuestConfig *c, char **reterr) {
     if (!missing)
         return -ENOMEM;
     if (json_array_size(missing) > 0)
-        return fail(
+        return set_error_message_once(
             reterr, -EINVAL, "storage '%s' is not available on node '%s'",
             json_string_value(json_array_get(missing, 0)), q->target
         );
@@ -357,7 +348,7 @@ static int run_transfer(Run *run, char **reterr) {
         return 0;
     const char *remote[] = {"/bin/true", NULL};
     if (ssh_run(run, remote, NULL) < 0)
-        return fail(
+        return set_error_message_once(
             reterr, -EHOSTUNREACH, "Can't connect to destination address (%s) using public key",
             run->req->target_ip
         );
@@ -393,7 +384,9 @@ static int abort_with(Run *run, int r, char *why, char **reterr) {
     format_duration(time(NULL) - run->started, d);
     _cleanup_free_ char *own = why;
     mlog("ERROR: %s", why ? why : strerror(-r));
-    fail(reterr, r, "migration aborted (duration %s): %s", d, why ? why : strerror(-r));
+    set_error_message_once(
+        reterr, r, "migration aborted (duration %s): %s", d, why ? why : strerror(-r)
+    );
     return r;
 }
 
@@ -426,7 +419,7 @@ int guest_migrate_run(const MigrateRequest *q, char **reterr) {
     if (r >= 0 && !(run.target_volids = calloc(run.scan.n_volumes + 1, sizeof(char *))))
         r = -ENOMEM;
     if (r >= 0)
-        r = set_lock(&run, q->source, "migrate", &err);
+        r = set_lock(&run, "migrate", &err);
     if (r < 0) { /* nothing changed yet */
         r = abort_with(&run, r, TAKE_PTR(err), reterr);
         goto out;
@@ -437,7 +430,7 @@ int guest_migrate_run(const MigrateRequest *q, char **reterr) {
     if (r < 0) {
         _cleanup_free_ char *uerr = NULL;
         rollback_target(&run);
-        if (set_lock(&run, q->source, NULL, &uerr) < 0)
+        if (set_lock(&run, NULL, &uerr) < 0)
             mlog(
                 "ERROR: unable to unlock %s %u - %s", guest_type_noun(q->type), q->vmid,
                 uerr ? uerr : "?"

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,18 +26,6 @@
 #include "pve/json-util.h"
 #include "pve/property-string.h"
 #include "pve/string-util.h"
-
-static int fail(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **reterr, int r, const char *fmt, ...) {
-    if (reterr) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-            *reterr = NULL;
-        va_end(ap);
-    }
-    return r;
-}
 
 const char *guest_type_dir(GuestType type) {
     return type == GUEST_TYPE_LXC ? "lxc" : "qemu-server";
@@ -177,7 +164,9 @@ int guest_lock(GuestType type, uint32_t vmid, unsigned timeout_s, int *ret_fd, c
     (void) mkdir(dir, 0755);
     _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
     if (fd < 0)
-        return fail(reterr, -errno, "can't open file '%s' - %s", path, strerror(errno));
+        return set_error_message(
+            reterr, -errno, "can't open file '%s' - %s", path, strerror(errno)
+        );
     if (timeout_s == 0)
         timeout_s = GUEST_LOCK_TIMEOUT_DEFAULT;
     struct timespec start, now;
@@ -185,10 +174,14 @@ int guest_lock(GuestType type, uint32_t vmid, unsigned timeout_s, int *ret_fd, c
     unsigned delay_ms = 10;
     while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK && errno != EINTR)
-            return fail(reterr, -errno, "can't lock file '%s' - %s", path, strerror(errno));
+            return set_error_message(
+                reterr, -errno, "can't lock file '%s' - %s", path, strerror(errno)
+            );
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - start.tv_sec >= (time_t) timeout_s)
-            return fail(reterr, -ETIMEDOUT, "can't lock file '%s' - got timeout", path);
+            return set_error_message(
+                reterr, -ETIMEDOUT, "can't lock file '%s' - got timeout", path
+            );
         struct timespec ts = {.tv_nsec = (long) delay_ms * 1000000L};
         nanosleep(&ts, NULL);
         delay_ms = delay_ms < 200 ? delay_ms * 2 : 200;
@@ -213,15 +206,15 @@ int guest_config_read(
         return -ENOMEM;
     int r = cfs_file_read(rel, &text, &len);
     if (r == -ENOENT)
-        return fail(reterr, r, "Configuration file '%s' does not exist", rel);
+        return set_error_message(reterr, r, "Configuration file '%s' does not exist", rel);
     if (r < 0)
-        return fail(reterr, r, "unable to read '%s' - %s", rel, strerror(-r));
+        return set_error_message(reterr, r, "unable to read '%s' - %s", rel, strerror(-r));
     GuestConfigError e = {0};
     r = guest_config_parse(type, text, len, ret, &e);
     if (r == -EINVAL)
-        return fail(reterr, r, "%s line %u: %s", rel, e.line, e.message);
+        return set_error_message(reterr, r, "%s line %u: %s", rel, e.line, e.message);
     if (r < 0)
-        return fail(reterr, r, "unable to parse '%s' - %s", rel, strerror(-r));
+        return set_error_message(reterr, r, "unable to parse '%s' - %s", rel, strerror(-r));
     if (ret_raw)
         *ret_raw = TAKE_PTR(text);
     return 0;
@@ -265,9 +258,9 @@ int guest_config_write(
     (void) mkdir_p(full_dir, 0755);
     int r = create ? create_exclusive(rel, text, len) : cfs_file_write(rel, text, len);
     if (r == -EEXIST)
-        return fail(reterr, r, "%s %u already exists", guest_type_noun(type), vmid);
+        return set_error_message(reterr, r, "%s %u already exists", guest_type_noun(type), vmid);
     if (r < 0)
-        return fail(reterr, r, "unable to write '%s' - %s", rel, strerror(-r));
+        return set_error_message(reterr, r, "unable to write '%s' - %s", rel, strerror(-r));
     return 0;
 }
 
@@ -281,7 +274,7 @@ int guest_config_move(
         return -ENOMEM;
     (void) mkdir_parents(to_full, 0755);
     if (rename(from_full, to_full) < 0)
-        return fail(reterr, -errno, "unable to move '%s' to '%s' - %m", from, to);
+        return set_error_message(reterr, -errno, "unable to move '%s' to '%s' - %m", from, to);
     return 0;
 }
 
@@ -298,7 +291,7 @@ int guest_config_check_lock(const GuestConfig *c, char **reterr) {
     const char *lock = guest_section_get(guest_config_main(c), "lock");
     if (!lock)
         return 0;
-    return fail(reterr, -EBUSY, "%s is locked (%s)", guest_type_noun(c->type), lock);
+    return set_error_message(reterr, -EBUSY, "%s is locked (%s)", guest_type_noun(c->type), lock);
 }
 
 static int parse_count(const char *key, const char *v, long *ret, char **reterr) {
@@ -306,7 +299,7 @@ static int parse_count(const char *key, const char *v, long *ret, char **reterr)
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno || end == v || *end || n < 0)
-        return fail(reterr, -EINVAL, "invalid startup %s '%s'", key, v);
+        return set_error_message(reterr, -EINVAL, "invalid startup %s '%s'", key, v);
     *ret = n;
     return 0;
 }
@@ -319,7 +312,9 @@ int guest_startup_parse(const char *value, GuestStartup *ret, char **reterr) {
     _cleanup_free_ char *msg = NULL;
     int r = property_string_parse(value, "order", &ps, &msg);
     if (r < 0)
-        return fail(reterr, r, "invalid startup value '%s': %s", value, msg ?: strerror(-r));
+        return set_error_message(
+            reterr, r, "invalid startup value '%s': %s", value, msg ?: strerror(-r)
+        );
     for (size_t i = 0; i < ps->n_entries; i++) {
         const PropertyStringEntry *e = &ps->entries[i];
         long *dst = streq(e->key, "order")  ? &ret->order
@@ -327,7 +322,7 @@ int guest_startup_parse(const char *value, GuestStartup *ret, char **reterr) {
                     : streq(e->key, "down") ? &ret->down
                                             : NULL;
         if (!dst)
-            return fail(reterr, -EINVAL, "invalid startup key '%s'", e->key);
+            return set_error_message(reterr, -EINVAL, "invalid startup key '%s'", e->key);
         if ((r = parse_count(e->key, e->value, dst, reterr)) < 0)
             return r;
     }

@@ -33,6 +33,7 @@
 #include "pve/json-util.h"
 #include "pve/log.h"
 #include "pve/strbuf.h"
+#include "pve/tls-credentials.h"
 
 #define SERVER_NAME        "pve-api-daemon/3.0"
 #define MHD_MEMORY_LIMIT   (32 * 1024)
@@ -41,6 +42,7 @@
 #define NO_KEEPALIVE_SLACK 20   /* upstream: no keep-alive once conn_count+1 >= max_conn-20 */
 
 typedef struct HttpConn {
+    HttpServer *server; /* for the TLS certificate callback */
     unsigned n_requests;
     bool in_request; /* a request is being read or answered */
     MHD_socket fd;
@@ -61,7 +63,9 @@ struct HttpServer {
     unsigned n_connections;
     HttpConn *conns; /* open connections (with a context), for closing idle ones */
     bool tls;
-    HttpRequest *suspended; /* doubly linked list of suspended requests */
+    TlsCredentials *tls_creds;
+    gnutls_datum_t ticket_key; /* size 0: no session tickets */
+    HttpRequest *suspended;    /* doubly linked list of suspended requests */
     bool (*upload_filter)(const char *path, void *userdata);
     char *upload_dir;
     uint64_t max_upload_size;
@@ -754,7 +758,14 @@ static void on_connection(
         HttpConn *hc = calloc(1, sizeof(HttpConn)); /* NULL on OOM: no keep-alive count */
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (s->ticket_key.size > 0) { /* before the handshake reads the ClientHello */
+            const union MHD_ConnectionInfo *ti =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+            if (ti && ti->tls_session)
+                (void) gnutls_session_ticket_enable_server(ti->tls_session, &s->ticket_key);
+        }
         if (hc) {
+            hc->server = s;
             hc->fd = ci ? ci->connect_fd : MHD_INVALID_SOCKET;
             hc->next = s->conns;
             if (s->conns)
@@ -1091,21 +1102,56 @@ static enum MHD_Result on_access(
     return m;
 }
 
+/* gnutls_certificate_retrieve_function2: MHD keeps its connection as the session pointer,
+ * and our per-connection context (on_connection) leads to the server's credentials. */
+static int on_tls_certificate(
+    gnutls_session_t session,
+    const gnutls_datum_t *req_ca_dn,
+    int n_req,
+    const gnutls_pk_algorithm_t *pk_algos,
+    int n_pk_algos,
+    gnutls_pcert_st **ret_certs,
+    unsigned *ret_n,
+    gnutls_privkey_t *ret_key
+) {
+    (void) req_ca_dn, (void) n_req, (void) pk_algos, (void) n_pk_algos;
+    struct MHD_Connection *c = gnutls_session_get_ptr(session);
+    const union MHD_ConnectionInfo *ci =
+        c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+    HttpConn *hc = ci ? ci->socket_context : NULL;
+    if (!hc || !hc->server->tls_creds)
+        return -1; /* no context (out of memory): the handshake fails */
+    tls_credentials_get(hc->server->tls_creds, ret_certs, ret_n, ret_key);
+    return 0;
+}
+
 /* ---- event loop glue --------------------------------------------------------------------- */
 
-static int on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
-    HttpServer *s = userdata;
-    (void) es, (void) fd, (void) revents;
-    (void) MHD_run(s->mhd);
+/* After most answers MHD asks to be run again at once (timeout 0): a connection of its
+ * edge-triggered epoll set must be read until EAGAIN. Running it again here instead of
+ * through the timer saves a timerfd_settime, an epoll_wait and a read of the timerfd per
+ * request. Bounded, so that a connection MHD keeps busy cannot starve other sources. */
+#define MHD_RUN_AGAIN_MAX 4
+
+static void server_run(HttpServer *s) {
+    for (unsigned i = 0; i < MHD_RUN_AGAIN_MAX; i++) {
+        MHD_UNSIGNED_LONG_LONG ms;
+        (void) MHD_run(s->mhd);
+        if (MHD_get_timeout(s->mhd, &ms) != MHD_YES || ms > 0)
+            break;
+    }
     server_rearm_timer(s);
+}
+
+static int on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+    (void) es, (void) fd, (void) revents;
+    server_run(userdata);
     return 0;
 }
 
 static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
-    HttpServer *s = userdata;
     (void) es, (void) usec;
-    (void) MHD_run(s->mhd);
-    server_rearm_timer(s);
+    server_run(userdata);
     return 0;
 }
 
@@ -1204,8 +1250,20 @@ int http_server_new(sd_event *e, const HttpServerConfig *cfg, HttpServer **ret) 
     OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
     OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, s);
     if (tls) {
-        OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem);
-        OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem);
+        _cleanup_free_ char *err = NULL;
+        int r = tls_credentials_new(cfg->tls_cert_pem, cfg->tls_key_pem, &s->tls_creds, &err);
+        if (r < 0) {
+            log_debug("TLS credentials: %s", err ?: strerror(-r));
+            return r;
+        }
+        OPT(MHD_OPTION_HTTPS_CERT_CALLBACK, 0, on_tls_certificate);
+        if (cfg->tls_ticket_key && cfg->tls_ticket_key_len > 0) {
+            s->ticket_key.data = gnutls_malloc(cfg->tls_ticket_key_len);
+            if (!s->ticket_key.data)
+                return -ENOMEM;
+            memcpy(s->ticket_key.data, cfg->tls_ticket_key, cfg->tls_ticket_key_len);
+            s->ticket_key.size = (unsigned) cfg->tls_ticket_key_len;
+        }
         if (cfg->tls_priorities)
             OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, cfg->tls_priorities);
     }
@@ -1252,6 +1310,11 @@ HttpServer *http_server_free(HttpServer *s) {
             MHD_resume_connection(req->conn);
         }
         MHD_stop_daemon(s->mhd);
+    }
+    tls_credentials_free(s->tls_creds);
+    if (s->ticket_key.data) {
+        gnutls_memset(s->ticket_key.data, 0, s->ticket_key.size);
+        gnutls_free(s->ticket_key.data);
     }
     sd_event_unref(s->event);
     free(s->upload_dir);

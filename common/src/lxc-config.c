@@ -10,7 +10,6 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +20,6 @@
 #include "pve/string-util.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
-
-static int fail(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **reterr, int r, const char *fmt, ...) {
-    if (reterr) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-            *reterr = NULL;
-        va_end(ap);
-    }
-    return r;
-}
 
 /* "<prefix><n>" with n < max, no leading zeros. */
 static bool indexed_key(const char *key, const char *prefix, unsigned max, unsigned *ret) {
@@ -494,31 +481,35 @@ static int net_check(LxcNet *n, char **reterr) {
     n->ip6 = property_string_get(ps, "ip6");
     n->gw6 = property_string_get(ps, "gw6");
     if (!ifname_valid(n->name) || strlen(n->name) > 15)
-        return fail(reterr, -EINVAL, "%s.name: invalid interface name '%s'", n->key, n->name);
+        return set_error_message(
+            reterr, -EINVAL, "%s.name: invalid interface name '%s'", n->key, n->name
+        );
     if (n->bridge && (!ifname_valid(n->bridge) || strlen(n->bridge) > 15))
-        return fail(reterr, -EINVAL, "%s.bridge: invalid bridge name '%s'", n->key, n->bridge);
+        return set_error_message(
+            reterr, -EINVAL, "%s.bridge: invalid bridge name '%s'", n->key, n->bridge
+        );
     if (n->hwaddr && !qemu_mac_is_valid(n->hwaddr))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "%s.hwaddr: value '%s' does not look like a valid MAC address", n->key,
             n->hwaddr
         );
     if (n->ip && !streq(n->ip, "dhcp") && !streq(n->ip, "manual") && !cidr_valid(AF_INET, n->ip))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "%s.ip: invalid format - invalid IPv4 address/CIDR '%s'", n->key, n->ip
         );
     if (n->ip6 && !streq(n->ip6, "dhcp") && !streq(n->ip6, "manual") && !streq(n->ip6, "auto") &&
         !cidr_valid(AF_INET6, n->ip6))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "%s.ip6: invalid format - invalid IPv6 address/CIDR '%s'", n->key,
             n->ip6
         );
     if (n->gw && !addr_valid(AF_INET, n->gw))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL,
             "%s.gw: invalid format - value does not look like a valid IPv4 address", n->key
         );
     if (n->gw6 && !addr_valid(AF_INET6, n->gw6))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL,
             "%s.gw6: invalid format - value does not look like a valid IPv6 address", n->key
         );
@@ -537,7 +528,7 @@ int lxc_net_parse(const char *key, const char *value, LxcNet **ret, char **reter
     if (reterr)
         *reterr = NULL;
     if (!value || !indexed_key(key, "net", LXC_MAX_NETS, &index))
-        return fail(reterr, -EINVAL, "invalid network key '%s'", key ?: "");
+        return set_error_message(reterr, -EINVAL, "invalid network key '%s'", key ?: "");
     _cleanup_(lxc_net_freep) LxcNet *n = calloc(1, sizeof *n);
     if (!n || !(n->key = strdup(key)))
         return -ENOMEM;
@@ -547,12 +538,12 @@ int lxc_net_parse(const char *key, const char *value, LxcNet **ret, char **reter
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr, r, "%s: %s", key, msg ?: "invalid value");
+        return set_error_message(reterr, r, "%s: %s", key, msg ?: "invalid value");
     r = property_string_validate(n->props, net_fields, ELEMENTSOF(net_fields), &msg);
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr, r, "%s.%s", key, msg ?: "invalid value");
+        return set_error_message(reterr, r, "%s.%s", key, msg ?: "invalid value");
     if ((r = net_check(n, reterr)) < 0)
         return r;
     *ret = TAKE_PTR(n);
@@ -701,12 +692,14 @@ static int mount_fill(LxcMount *m, bool rootfs, char **reterr) {
     m->volume = property_string_get(ps, "volume");
     m->mp = rootfs ? "/" : property_string_get(ps, "mp");
     if (!rootfs && !mount_path_valid(m->mp))
-        return fail(reterr, -EINVAL, "%s.mp: invalid mount point path '%s'", m->key, m->mp);
+        return set_error_message(
+            reterr, -EINVAL, "%s.mp: invalid mount point path '%s'", m->key, m->mp
+        );
     bool b;
     m->ro = property_string_get_bool(ps, "ro", &b) >= 0 && b;
     const char *size = property_string_get(ps, "size");
     if (size && parse_disk_size(size, &m->size) < 0)
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "%s.size: invalid format - unable to parse size '%s'", m->key, size
         );
     free(m->alloc_storage);
@@ -716,9 +709,9 @@ static int mount_fill(LxcMount *m, bool rootfs, char **reterr) {
         return -ENOMEM;
     m->is_bind = m->volume[0] == '/';
     if (m->is_bind && !mount_path_valid(m->volume))
-        return fail(reterr, -EINVAL, "%s: invalid host path '%s'", m->key, m->volume);
+        return set_error_message(reterr, -EINVAL, "%s: invalid host path '%s'", m->key, m->volume);
     if (!m->is_bind && !strchr(m->volume, ':'))
-        return fail(reterr, -EINVAL, "%s: invalid volume '%s'", m->key, m->volume);
+        return set_error_message(reterr, -EINVAL, "%s: invalid volume '%s'", m->key, m->volume);
     return 0;
 }
 
@@ -728,7 +721,7 @@ int lxc_mount_parse(const char *key, const char *value, LxcMount **ret, char **r
         *reterr = NULL;
     bool rootfs = key && streq(key, "rootfs");
     if (!value || (!rootfs && !lxc_is_mp_key(key)))
-        return fail(reterr, -EINVAL, "invalid mount point key '%s'", key ?: "");
+        return set_error_message(reterr, -EINVAL, "invalid mount point key '%s'", key ?: "");
     _cleanup_(lxc_mount_freep) LxcMount *m = calloc(1, sizeof *m);
     if (!m || !(m->key = strdup(key)))
         return -ENOMEM;
@@ -737,13 +730,13 @@ int lxc_mount_parse(const char *key, const char *value, LxcMount **ret, char **r
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr, r, "%s: %s", key, msg ?: "invalid value");
+        return set_error_message(reterr, r, "%s: %s", key, msg ?: "invalid value");
     const PropertyStringField *f = rootfs ? rootfs_fields : mp_fields;
     size_t nf = rootfs ? ELEMENTSOF(rootfs_fields) : ELEMENTSOF(mp_fields);
     if ((r = property_string_validate(m->props, f, nf, &msg)) == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr, r, "%s.%s", key, msg ?: "invalid value");
+        return set_error_message(reterr, r, "%s.%s", key, msg ?: "invalid value");
     if ((r = mount_fill(m, rootfs, reterr)) < 0)
         return r;
     *ret = TAKE_PTR(m);
@@ -869,17 +862,21 @@ static int
 mount_source(const LxcGenerateOptions *o, const LxcMount *mp, char **ret, char **reterr) {
     int r;
     if (mp->is_alloc)
-        return fail(reterr, -EINVAL, "%s: volume '%s' was never allocated", mp->key, mp->volume);
+        return set_error_message(
+            reterr, -EINVAL, "%s: volume '%s' was never allocated", mp->key, mp->volume
+        );
     if (mp->is_bind)
         r = (*ret = strdup(mp->volume)) ? 0 : -ENOMEM;
     else if (!o->resolve_volume)
-        r = fail(reterr, -EINVAL, "%s: unable to resolve volume '%s'", mp->key, mp->volume);
+        r = set_error_message(
+            reterr, -EINVAL, "%s: unable to resolve volume '%s'", mp->key, mp->volume
+        );
     else
         r = o->resolve_volume(mp->volume, ret, reterr, o->userdata);
     if (r < 0)
         return r;
     if (strpbrk(*ret, " \t\n")) {
-        r = fail(reterr, -EINVAL, "%s: path '%s' contains whitespace", mp->key, *ret);
+        r = set_error_message(reterr, -EINVAL, "%s: path '%s' contains whitespace", mp->key, *ret);
         free(*ret);
         *ret = NULL;
     }
@@ -890,7 +887,7 @@ static int
 gen_mounts(StrBuf *b, const GuestSection *m, const LxcGenerateOptions *o, char **reterr) {
     const char *rootfs = guest_section_get(m, "rootfs");
     if (!rootfs)
-        return fail(reterr, -EINVAL, "missing 'rootfs' configuration");
+        return set_error_message(reterr, -EINVAL, "missing 'rootfs' configuration");
     _cleanup_(lxc_mount_freep) LxcMount *root = NULL;
     _cleanup_free_ char *path = NULL;
     int r = lxc_mount_parse("rootfs", rootfs, &root, reterr);

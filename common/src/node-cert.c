@@ -14,7 +14,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +29,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(EVP_PKEY *, EVP_PKEY_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(X509 *, X509_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(BIO *, BIO_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(X509_EXTENSION *, X509_EXTENSION_free);
-
-_printf_(3, 4) static int fail(char **msg, int r, const char *fmt, ...) {
-    if (msg) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(msg, fmt, ap) < 0)
-            *msg = NULL;
-        va_end(ap);
-    }
-    return r;
-}
 
 static EVP_PKEY *new_key(void) {
     return EVP_RSA_gen(KEY_BITS);
@@ -116,10 +104,10 @@ static X509 *new_cert(EVP_PKEY *key, unsigned days) {
 static int make_ca(char **msg) {
     _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = new_key();
     if (!key)
-        return fail(msg, -EIO, "unable to generate the CA key");
+        return set_error_message(msg, -EIO, "unable to generate the CA key");
     _cleanup_(X509_freep) X509 *c = new_cert(key, NODE_CERT_CA_DAYS);
     if (!c)
-        return fail(msg, -EIO, "unable to create the CA certificate");
+        return set_error_message(msg, -EIO, "unable to create the CA certificate");
     uint8_t id[8];
     char ou[17];
     (void) RAND_bytes(id, sizeof(id));
@@ -138,20 +126,20 @@ static int make_ca(char **msg) {
         add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
         add_ext(c, c, NID_subject_key_identifier, "hash") < 0 ||
         X509_sign(c, key, EVP_sha256()) <= 0)
-        return fail(msg, -EIO, "unable to sign the CA certificate");
+        return set_error_message(msg, -EIO, "unable to sign the CA certificate");
     _cleanup_free_ char *kpem = NULL, *cpem = NULL;
     int r = pem_of_key(key, &kpem);
     if (r >= 0)
         r = pem_of_cert(c, &cpem);
     if (r < 0)
-        return fail(msg, r, "unable to encode the CA");
+        return set_error_message(msg, r, "unable to encode the CA");
     r = cfs_file_write(CA_KEY, kpem, strlen(kpem));
     explicit_bzero(kpem, strlen(kpem));
     if (r < 0)
-        return fail(msg, r, "unable to write '%s': %s", CA_KEY, strerror(-r));
+        return set_error_message(msg, r, "unable to write '%s': %s", CA_KEY, strerror(-r));
     r = cfs_file_write(CA_CERT, cpem, strlen(cpem));
     if (r < 0)
-        return fail(msg, r, "unable to write '%s': %s", CA_CERT, strerror(-r));
+        return set_error_message(msg, r, "unable to write '%s': %s", CA_CERT, strerror(-r));
     return 0;
 }
 
@@ -213,10 +201,10 @@ static int make_node_cert(
 ) {
     _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = new_key();
     if (!key)
-        return fail(msg, -EIO, "unable to generate the node key");
+        return set_error_message(msg, -EIO, "unable to generate the node key");
     _cleanup_(X509_freep) X509 *c = new_cert(key, NODE_CERT_NODE_DAYS);
     if (!c)
-        return fail(msg, -EIO, "unable to create the node certificate");
+        return set_error_message(msg, -EIO, "unable to create the node certificate");
     X509_NAME *n = X509_get_subject_name(c);
     X509_NAME_add_entry_by_txt(
         n, "OU", MBSTRING_ASC, (const uint8_t *) "PVE Cluster Node", -1, -1, 0
@@ -232,7 +220,7 @@ static int make_node_cert(
         add_ext(c, ca, NID_key_usage, "digitalSignature,nonRepudiation,keyEncipherment") < 0 ||
         add_ext(c, ca, NID_ext_key_usage, "serverAuth") < 0 ||
         add_ext(c, ca, NID_subject_alt_name, san) < 0 || X509_sign(c, cakey, EVP_sha256()) <= 0)
-        return fail(msg, -EIO, "unable to sign the node certificate");
+        return set_error_message(msg, -EIO, "unable to sign the node certificate");
     _cleanup_free_ char *kpem = NULL, *cpem = NULL, *kpath = NULL, *cpath = NULL;
     int r = pem_of_key(key, &kpem);
     if (r >= 0)
@@ -242,14 +230,14 @@ static int make_node_cert(
     if (r >= 0)
         r = node_path(node, "pve-ssl.pem", &cpath);
     if (r < 0)
-        return fail(msg, r, "unable to encode the node certificate");
+        return set_error_message(msg, r, "unable to encode the node certificate");
     r = cfs_file_write(kpath, kpem, strlen(kpem));
     explicit_bzero(kpem, strlen(kpem));
     if (r < 0)
-        return fail(msg, r, "unable to write '%s': %s", kpath, strerror(-r));
+        return set_error_message(msg, r, "unable to write '%s': %s", kpath, strerror(-r));
     r = cfs_file_write(cpath, cpem, strlen(cpem));
     if (r < 0)
-        return fail(msg, r, "unable to write '%s': %s", cpath, strerror(-r));
+        return set_error_message(msg, r, "unable to write '%s': %s", cpath, strerror(-r));
     return 0;
 }
 
@@ -270,7 +258,7 @@ int node_cert_ensure(
             r = cfs_file_read(CA_KEY, &cakeypem, NULL);
     }
     if (r < 0 || !cakeypem)
-        return fail(
+        return set_error_message(
             reterr_msg, r < 0 ? r : -EIO, "unable to read the cluster CA: %s",
             strerror(r < 0 ? -r : EIO)
         );
@@ -278,7 +266,9 @@ int node_cert_ensure(
     _cleanup_(EVP_PKEY_freep) EVP_PKEY *cakey = key_of_pem(cakeypem);
     explicit_bzero(cakeypem, strlen(cakeypem));
     if (!ca || !cakey)
-        return fail(reterr_msg, -EINVAL, "'%s' or '%s' is not a valid PEM file", CA_CERT, CA_KEY);
+        return set_error_message(
+            reterr_msg, -EINVAL, "'%s' or '%s' is not a valid PEM file", CA_CERT, CA_KEY
+        );
     r = san_list(node, fqdn, ips, &san);
     if (r < 0)
         return r;
@@ -291,7 +281,7 @@ int node_cert_ensure(
         if (asprintf(&dir, dirs[i], node) < 0 || cfs_file_path(dir, &full) < 0)
             return -ENOMEM;
         if (mkdir(full, 0755) < 0 && errno != EEXIST)
-            return fail(reterr_msg, -errno, "unable to create '%s': %m", dir);
+            return set_error_message(reterr_msg, -errno, "unable to create '%s': %m", dir);
     }
     if (node_cert_ok(node, san, ca))
         return 0;

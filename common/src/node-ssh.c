@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +20,10 @@
 #include "pve/macro.h"
 #include "pve/paths.h"
 #include "pve/spawn.h"
+#include "pve/string-util.h"
 
 #define AUTHORIZED_KEYS "priv/authorized_keys"
 #define KEYS_MAX        (1024u * 1024u)
-
-_printf_(3, 4) static int fail(char **reterr, int r, const char *fmt, ...) {
-    if (reterr && !*reterr) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-            *reterr = NULL;
-        va_end(ap);
-    }
-    return r;
-}
 
 /* "<type> <base64>" of a public key line (comment dropped), NULL when it does not look like one */
 static char *key_of(const char *line) {
@@ -84,7 +73,7 @@ static int ensure_root_key(const char *dir, char **ret_pub, char **reterr) {
         return -ENOMEM;
     int r = mkdir_p(dir, 0700);
     if (r < 0)
-        return fail(reterr, r, "unable to create '%s' - %s", dir, strerror(-r));
+        return set_error_message_once(reterr, r, "unable to create '%s' - %s", dir, strerror(-r));
     if (access(key, F_OK) < 0) {
         const char *argv[] = {"ssh-keygen", "-q", "-t", "rsa", "-b", "4096",
                               "-N",         "",   "-f", key,   NULL};
@@ -92,14 +81,15 @@ static int ensure_root_key(const char *dir, char **ret_pub, char **reterr) {
         int status = 0;
         r = spawn_capture(argv, 64 * 1024, &out, &err, &status);
         if (r < 0 || status != 0)
-            return fail(
+            return set_error_message_once(
                 reterr, r < 0 ? r : -EIO, "unable to generate '%s' with ssh-keygen%s%s", key,
                 err && *err ? " - " : "", err ? err : ""
             );
     }
     size_t len;
     r = read_full_file(pub, 64 * 1024, ret_pub, &len);
-    return r < 0 ? fail(reterr, r, "unable to read '%s' - %s", pub, strerror(-r)) : 0;
+    return r < 0 ? set_error_message_once(reterr, r, "unable to read '%s' - %s", pub, strerror(-r))
+                 : 0;
 }
 
 /* priv/authorized_keys has root's key and the local file's keys; the local file links to it */
@@ -110,7 +100,9 @@ static int ensure_authorized_keys(const char *dir, const char *root_pub, char **
     if (r == -ENOENT)
         r = (text = strdup("")) ? 0 : -ENOMEM;
     if (r < 0)
-        return fail(reterr, r, "unable to read '%s' - %s", AUTHORIZED_KEYS, strerror(-r));
+        return set_error_message_once(
+            reterr, r, "unable to read '%s' - %s", AUTHORIZED_KEYS, strerror(-r)
+        );
     if (asprintf(&local, "%s/authorized_keys", dir) < 0 ||
         cfs_file_path(AUTHORIZED_KEYS, &target) < 0)
         return -ENOMEM;
@@ -126,7 +118,9 @@ static int ensure_authorized_keys(const char *dir, const char *root_pub, char **
     if (changed)
         (void) mkdir_parents(target, 0700);
     if (changed && (r = cfs_file_write(AUTHORIZED_KEYS, text, strlen(text))) < 0)
-        return fail(reterr, r, "unable to write '%s' - %s", AUTHORIZED_KEYS, strerror(-r));
+        return set_error_message_once(
+            reterr, r, "unable to write '%s' - %s", AUTHORIZED_KEYS, strerror(-r)
+        );
     if (linked)
         return 0;
     _cleanup_free_ char *tmp = NULL;
@@ -136,7 +130,9 @@ static int ensure_authorized_keys(const char *dir, const char *root_pub, char **
     if (symlink(target, tmp) < 0 || rename(tmp, local) < 0) {
         r = -errno;
         (void) unlink(tmp);
-        return fail(reterr, r, "unable to link '%s' to '%s' - %s", local, target, strerror(-r));
+        return set_error_message_once(
+            reterr, r, "unable to link '%s' to '%s' - %s", local, target, strerror(-r)
+        );
     }
     return 0;
 }
@@ -156,7 +152,7 @@ static int ensure_known_hosts(const char *node, char **reterr) {
             key = key_of(pub);
     }
     if (!key)
-        return fail(reterr, -ENOENT, "no SSH host key found in '%s'", dir);
+        return set_error_message_once(reterr, -ENOENT, "no SSH host key found in '%s'", dir);
     _cleanup_free_ char *want = NULL, *rel = NULL, *have = NULL;
     if (asprintf(&want, "%s %s\n", node, key) < 0 ||
         asprintf(&rel, "nodes/%s/ssh_known_hosts", node) < 0)
@@ -169,7 +165,8 @@ static int ensure_known_hosts(const char *node, char **reterr) {
         return -ENOMEM;
     (void) mkdir_parents(full, 0755);
     int r = cfs_file_write(rel, want, strlen(want));
-    return r < 0 ? fail(reterr, r, "unable to write '%s' - %s", rel, strerror(-r)) : 0;
+    return r < 0 ? set_error_message_once(reterr, r, "unable to write '%s' - %s", rel, strerror(-r))
+                 : 0;
 }
 
 int node_ssh_ensure(const char *node, char **reterr) {

@@ -12,7 +12,6 @@
 
 #include <assert.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,19 +116,6 @@ static int insert_entry(PropertyString *ps, size_t pos, char *key, char *value, 
 
 /* ---- Parser ------------------------------------------------------------------------------ */
 
-static int fail(char **reterr_msg, int r, const char *fmt, ...) _printf_(3, 4);
-
-static int fail(char **reterr_msg, int r, const char *fmt, ...) {
-    if (reterr_msg) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr_msg, fmt, ap) < 0)
-            *reterr_msg = NULL;
-        va_end(ap);
-    }
-    return r;
-}
-
 /* Shorten and escape user text for an error message. */
 #define QUOTE_MAX 48
 #define QUOTE_BUF (QUOTE_MAX * 4 + 4)
@@ -163,7 +149,7 @@ static int read_value(const char *s, size_t *pos, const char *what, char **ret, 
         for (;;) {
             char c = s[i];
             if (c == '\0')
-                return fail(
+                return set_error_message(
                     reterr_msg, -EINVAL,
                     "unterminated quoted value for %s (starting at position %zu)", what, start + 1
                 );
@@ -172,14 +158,14 @@ static int read_value(const char *s, size_t *pos, const char *what, char **ret, 
             if (c == '\\') {
                 char n = s[i + 1];
                 if (n != '"' && n != '\\')
-                    return fail(
+                    return set_error_message(
                         reterr_msg, -EINVAL,
                         "invalid escape sequence in value for %s at position %zu", what, i + 1
                     );
                 c = n;
                 i++;
             } else if (is_control(c))
-                return fail(
+                return set_error_message(
                     reterr_msg, -EINVAL, "invalid character in value for %s at position %zu", what,
                     i + 1
                 );
@@ -188,7 +174,7 @@ static int read_value(const char *s, size_t *pos, const char *what, char **ret, 
         }
         i++; /* closing quote */
         if (s[i] != ',' && s[i] != '\0')
-            return fail(
+            return set_error_message(
                 reterr_msg, -EINVAL,
                 "unexpected character after quoted value for %s at position %zu", what, i + 1
             );
@@ -196,7 +182,7 @@ static int read_value(const char *s, size_t *pos, const char *what, char **ret, 
         size_t start = i;
         while (s[i] != ',' && s[i] != '\0') {
             if (is_control(s[i]))
-                return fail(
+                return set_error_message(
                     reterr_msg, -EINVAL, "invalid character in value for %s at position %zu", what,
                     i + 1
                 );
@@ -206,7 +192,7 @@ static int read_value(const char *s, size_t *pos, const char *what, char **ret, 
     }
 
     if (b.len == 0)
-        return fail(reterr_msg, -EINVAL, "missing value for %s", what);
+        return set_error_message(reterr_msg, -EINVAL, "missing value for %s", what);
 
     *pos = i;
     return strbuf_finish(&b, ret, NULL);
@@ -230,7 +216,7 @@ int property_string_parse(
 
     size_t len = strnlen(s, PROPERTY_STRING_MAX_LEN + 1);
     if (len > PROPERTY_STRING_MAX_LEN)
-        return fail(
+        return set_error_message(
             reterr_msg, -E2BIG, "property string too long (maximum %u bytes)",
             PROPERTY_STRING_MAX_LEN
         );
@@ -238,8 +224,8 @@ int property_string_parse(
     _cleanup_(property_string_freep) PropertyString *ps = property_string_new(default_key);
     if (!ps)
         return default_key && !property_string_key_is_valid(default_key)
-                   ? fail(reterr_msg, -EINVAL, "invalid default key")
-                   : fail(reterr_msg, -ENOMEM, "out of memory");
+                   ? set_error_message(reterr_msg, -EINVAL, "invalid default key")
+                   : set_error_message(reterr_msg, -ENOMEM, "out of memory");
 
     size_t i = 0;
     while (i < len) {
@@ -264,9 +250,11 @@ int property_string_parse(
             key = s + i;
             key_len = end - i;
             if (key_len == 0)
-                return fail(reterr_msg, -EINVAL, "missing key in comma-separated list property");
+                return set_error_message(
+                    reterr_msg, -EINVAL, "missing key in comma-separated list property"
+                );
             if (!key_is_valid_len(key, key_len))
-                return fail(
+                return set_error_message(
                     reterr_msg, -EINVAL, "invalid key '%s' in comma-separated list property",
                     quote(q, key, key_len)
                 );
@@ -282,7 +270,7 @@ int property_string_parse(
                 continue;
             }
             if (!default_key)
-                return fail(
+                return set_error_message(
                     reterr_msg, -EINVAL,
                     "value without key, but schema does not define a default key"
                 );
@@ -293,7 +281,7 @@ int property_string_parse(
         }
 
         if (find_entry(ps, key, key_len))
-            return fail(
+            return set_error_message(
                 reterr_msg, -EINVAL, "duplicate key in comma-separated list property: %.*s",
                 (int) key_len, key
             );
@@ -302,19 +290,19 @@ int property_string_parse(
         _cleanup_free_ char *value = NULL;
         r = read_value(s, &vpos, what, &value, reterr_msg);
         if (r < 0)
-            return r == -ENOMEM ? fail(reterr_msg, r, "out of memory") : r;
+            return r == -ENOMEM ? set_error_message(reterr_msg, r, "out of memory") : r;
 
         char *k = strndup(key, key_len);
         if (!k)
-            return fail(reterr_msg, -ENOMEM, "out of memory");
+            return set_error_message(reterr_msg, -ENOMEM, "out of memory");
         r = insert_entry(ps, ps->n_entries, k, TAKE_PTR(value), bare);
         if (r == -E2BIG)
-            return fail(
+            return set_error_message(
                 reterr_msg, r, "too many elements in property string (maximum %u)",
                 PROPERTY_STRING_MAX_ENTRIES
             );
         if (r < 0)
-            return fail(reterr_msg, r, "out of memory");
+            return set_error_message(reterr_msg, r, "out of memory");
         i = vpos;
     }
 
@@ -485,9 +473,13 @@ find_field(const PropertyStringField *fields, size_t n_fields, const char *key) 
 static int
 check_bounds(const PropertyStringField *f, double v, const char *key, char **reterr_msg) {
     if (f->has_min && v < f->min)
-        return fail(reterr_msg, -EINVAL, "%s: value must have a minimum value of %g", key, f->min);
+        return set_error_message(
+            reterr_msg, -EINVAL, "%s: value must have a minimum value of %g", key, f->min
+        );
     if (f->has_max && v > f->max)
-        return fail(reterr_msg, -EINVAL, "%s: value must have a maximum value of %g", key, f->max);
+        return set_error_message(
+            reterr_msg, -EINVAL, "%s: value must have a maximum value of %g", key, f->max
+        );
     return 0;
 }
 
@@ -500,27 +492,27 @@ check_value(const PropertyStringField *f, const char *key, const char *v, char *
     switch (f->type) {
     case PROPERTY_STRING_TYPE_STRING:
         if (f->max_length > 0 && strlen(v) > f->max_length)
-            return fail(
+            return set_error_message(
                 reterr_msg, -EINVAL, "%s: value may only be %u characters long", key, f->max_length
             );
         return 0;
     case PROPERTY_STRING_TYPE_INTEGER:
         if (parse_integer(v, &i) < 0)
-            return fail(
+            return set_error_message(
                 reterr_msg, -EINVAL, "%s: type check ('integer') failed - got '%s'", key,
                 quote(q, v, strlen(v))
             );
         return check_bounds(f, (double) i, key, reterr_msg);
     case PROPERTY_STRING_TYPE_NUMBER:
         if (parse_number(v, &d) < 0)
-            return fail(
+            return set_error_message(
                 reterr_msg, -EINVAL, "%s: type check ('number') failed - got '%s'", key,
                 quote(q, v, strlen(v))
             );
         return check_bounds(f, d, key, reterr_msg);
     case PROPERTY_STRING_TYPE_BOOLEAN:
         if (property_string_parse_bool(v) < 0)
-            return fail(
+            return set_error_message(
                 reterr_msg, -EINVAL, "%s: type check ('boolean') failed - got '%s'", key,
                 quote(q, v, strlen(v))
             );
@@ -537,8 +529,8 @@ check_value(const PropertyStringField *f, const char *key, const char *v, char *
             strbuf_append(&b, *e);
         }
         if (b.error)
-            return fail(reterr_msg, -ENOMEM, "out of memory");
-        return fail(
+            return set_error_message(reterr_msg, -ENOMEM, "out of memory");
+        return set_error_message(
             reterr_msg, -EINVAL, "%s: value '%s' does not have a value in the enumeration '%s'",
             key, quote(q, v, strlen(v)), b.data ? b.data : ""
         );
@@ -561,7 +553,7 @@ int property_string_validate(
         const char *key = ps->entries[i].key;
         const PropertyStringField *f = find_field(fields, n_fields, key);
         if (!f)
-            return fail(
+            return set_error_message(
                 reterr_msg, -EINVAL,
                 "%s: property is not defined in schema and the schema does not allow additional "
                 "properties",
@@ -569,13 +561,15 @@ int property_string_validate(
             );
         if (f->alias) {
             if (property_string_get(ps, f->alias))
-                return fail(
+                return set_error_message(
                     reterr_msg, -EINVAL, "duplicate key in comma-separated list property: %s",
                     f->alias
                 );
             f = find_field(fields, n_fields, f->alias);
             if (!f || f->alias)
-                return fail(reterr_msg, -EINVAL, "%s: alias to an unknown property", key);
+                return set_error_message(
+                    reterr_msg, -EINVAL, "%s: alias to an unknown property", key
+                );
         }
         r = check_value(f, key, ps->entries[i].value, reterr_msg);
         if (r < 0)
@@ -592,7 +586,7 @@ int property_string_validate(
             found = fields[j].alias && streq(fields[j].alias, f->key) &&
                     property_string_get(ps, fields[j].key);
         if (!found)
-            return fail(
+            return set_error_message(
                 reterr_msg, -EINVAL, "%s: property is missing and it is not optional", f->key
             );
     }

@@ -12,7 +12,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -855,18 +854,6 @@ const PropertyStringField *qemu_format_fields(const char *what, size_t *ret_n) {
 /* ---- small checks ------------------------------------------------------------------------------
  */
 
-static int fail(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **reterr, int r, const char *fmt, ...) {
-    if (reterr) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-            *reterr = NULL;
-        va_end(ap);
-    }
-    return r;
-}
-
 static bool chars_in(const char *s, const char *extra) {
     for (; *s; s++)
         if (!isalnum((unsigned char) *s) && !strchr(extra, *s))
@@ -1061,7 +1048,7 @@ static int drive_check_strings(const char *key, const PropertyString *ps, char *
     if ((v = property_string_get(ps, "size"))) {
         uint64_t sz;
         if (parse_disk_size(v, &sz) < 0)
-            return fail(
+            return set_error_message(
                 reterr, -EINVAL,
                 "format error\n%s.size: invalid format - value '%s' is not a valid disk size", key,
                 v
@@ -1070,25 +1057,25 @@ static int drive_check_strings(const char *key, const PropertyString *ps, char *
     const char *const urlenc[] = {"serial", "model"};
     for (size_t i = 0; i < ELEMENTSOF(urlenc); i++)
         if ((v = property_string_get(ps, urlenc[i])) && !is_urlencoded(v))
-            return fail(
+            return set_error_message(
                 reterr, -EINVAL,
                 "format error\n%s.%s: invalid format - invalid urlencoded string: %s", key,
                 urlenc[i], v
             );
     if ((v = property_string_get(ps, "wwn")) && !is_wwn(v))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "format error\n%s.wwn: value does not match the regex pattern", key
         );
     if ((v = property_string_get(ps, "product")) && !is_scsi_ident(v, 16))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "format error\n%s.product: value does not match the regex pattern", key
         );
     if ((v = property_string_get(ps, "vendor")) && !is_scsi_ident(v, 8))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "format error\n%s.vendor: value does not match the regex pattern", key
         );
     if ((v = property_string_get(ps, "import-from")) && v[0] != '/' && !is_volume_id(v))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL,
             "format error\n%s.import-from: invalid format - unable to parse volume ID '%s'", key, v
         );
@@ -1098,7 +1085,7 @@ static int drive_check_strings(const char *key, const PropertyString *ps, char *
 static int drive_fill(QemuDrive *d, const PropertyStringField *fields, size_t n, char **reterr) {
     const char *file = get_with_alias(d->props, fields, n, "file");
     if (!file)
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "format error\n%s.file: property is missing and it is not optional",
             d->key
         );
@@ -1107,7 +1094,7 @@ static int drive_fill(QemuDrive *d, const PropertyStringField *fields, size_t n,
         d->is_alloc = true;
     else if (!is_volume_id(file) &&
              (unused || (file[0] != '/' && !streq(file, "none") && !streq(file, "cdrom"))))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL,
             "format error\n%s.file: invalid format - unable to parse volume ID '%s'", d->key, file
         );
@@ -1118,12 +1105,16 @@ static int drive_fill(QemuDrive *d, const PropertyStringField *fields, size_t n,
     d->cdrom = media && streq(media, "cdrom");
     const char *format = property_string_get(d->props, "format");
     if (d->cdrom && streq(d->interface, "virtio"))
-        return fail(reterr, -EINVAL, "%s: virtio drives cannot be CD-ROMs (media=cdrom)", d->key);
+        return set_error_message(
+            reterr, -EINVAL, "%s: virtio drives cannot be CD-ROMs (media=cdrom)", d->key
+        );
     if (d->cdrom && d->is_alloc)
-        return fail(reterr, -EINVAL, "%s: a CD-ROM drive cannot allocate a new volume", d->key);
+        return set_error_message(
+            reterr, -EINVAL, "%s: a CD-ROM drive cannot allocate a new volume", d->key
+        );
     if (!d->cdrom && !unused && (streq(file, "none") || streq(file, "cdrom")) &&
         !streq(d->interface, "ide") && !streq(d->interface, "sata") && !streq(d->interface, "scsi"))
-        return fail(reterr, -EINVAL, "%s: '%s' needs media=cdrom", d->key, file);
+        return set_error_message(reterr, -EINVAL, "%s: '%s' needs media=cdrom", d->key, file);
 
     const char *size = property_string_get(d->props, "size");
     if (size)
@@ -1148,11 +1139,11 @@ int qemu_drive_parse(const char *key, const char *value, QemuDrive **ret, char *
     if (reterr)
         *reterr = NULL;
     if (!key || !value)
-        return fail(reterr, -EINVAL, "missing drive key or value");
+        return set_error_message(reterr, -EINVAL, "missing drive key or value");
     if (qemu_is_unused_key(key))
         interface = "unused", (void) indexed_key_match(key, "unused", QEMU_MAX_UNUSED, &index);
     else if (qemu_drive_key_split(key, &interface, &index) < 0)
-        return fail(reterr, -EINVAL, "invalid drive key '%s'", key);
+        return set_error_message(reterr, -EINVAL, "invalid drive key '%s'", key);
 
     size_t n = 0;
     const PropertyStringField *fields = qemu_format_fields(interface, &n);
@@ -1172,12 +1163,16 @@ int qemu_drive_parse(const char *key, const char *value, QemuDrive **ret, char *
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr, r, "format error\n%s: %s", key, msg ? msg : "invalid value");
+        return set_error_message(
+            reterr, r, "format error\n%s: %s", key, msg ? msg : "invalid value"
+        );
     r = property_string_validate(d->props, fields, n, &msg);
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr, r, "format error\n%s.%s", key, msg ? msg : "invalid value");
+        return set_error_message(
+            reterr, r, "format error\n%s.%s", key, msg ? msg : "invalid value"
+        );
     r = drive_check_strings(key, d->props, reterr);
     if (r < 0)
         return r;
@@ -1230,13 +1225,13 @@ static int net_fill(QemuNet *n, char **reterr) {
         if (!is_net_model(k))
             continue;
         if (model && !streq(model, k))
-            return fail(
+            return set_error_message(
                 reterr, -EINVAL,
                 "format error\n%s.model: duplicate key in comma-separated list property: model",
                 n->key
             );
         if (mac)
-            return fail(
+            return set_error_message(
                 reterr, -EINVAL,
                 "format error\n%s: duplicate key in comma-separated list property: macaddr", n->key
             );
@@ -1244,12 +1239,12 @@ static int net_fill(QemuNet *n, char **reterr) {
         mac = ps->entries[i].value;
     }
     if (!model)
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "format error\n%s.model: property is missing and it is not optional",
             n->key
         );
     if (mac && !qemu_mac_is_valid(mac))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL,
             "format error\n%s.macaddr: invalid format - value does not look like a valid unicast "
             "MAC "
@@ -1258,13 +1253,13 @@ static int net_fill(QemuNet *n, char **reterr) {
         );
     const char *bridge = property_string_get(ps, "bridge");
     if (bridge && !is_bridge_id(bridge))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "format error\n%s.bridge: invalid format - invalid bridge ID '%s'",
             n->key, bridge
         );
     const char *trunks = property_string_get(ps, "trunks");
     if (trunks && !is_id_ranges(trunks))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "format error\n%s.trunks: value does not match the regex pattern",
             n->key
         );
@@ -1305,7 +1300,7 @@ int qemu_net_parse(const char *key, const char *value, QemuNet **ret, char **ret
     if (reterr)
         *reterr = NULL;
     if (!key || !value || !indexed_key_match(key, "net", QEMU_MAX_NETS, &index))
-        return fail(reterr, -EINVAL, "invalid network key '%s'", key ? key : "");
+        return set_error_message(reterr, -EINVAL, "invalid network key '%s'", key ? key : "");
 
     _cleanup_(qemu_net_freep) QemuNet *n = calloc(1, sizeof *n);
     if (!n)
@@ -1319,12 +1314,16 @@ int qemu_net_parse(const char *key, const char *value, QemuNet **ret, char **ret
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr, r, "format error\n%s: %s", key, msg ? msg : "invalid value");
+        return set_error_message(
+            reterr, r, "format error\n%s: %s", key, msg ? msg : "invalid value"
+        );
     r = property_string_validate(n->props, net_fields, ELEMENTSOF(net_fields), &msg);
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr, r, "format error\n%s.%s", key, msg ? msg : "invalid value");
+        return set_error_message(
+            reterr, r, "format error\n%s.%s", key, msg ? msg : "invalid value"
+        );
     r = net_fill(n, reterr);
     if (r < 0)
         return r;

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,18 +32,6 @@ struct Qmp {
     json_t *events;
     unsigned long id;
 };
-
-static int fail(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **reterr, int r, const char *fmt, ...) {
-    if (reterr) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-            *reterr = NULL;
-        va_end(ap);
-    }
-    return r;
-}
 
 static long long now_ms(void) {
     struct timespec ts;
@@ -173,14 +160,18 @@ static int execute(
     unsigned long id = ++q->id;
     int r = send_command(q, command, arguments, id, deadline);
     if (r < 0)
-        return fail(reterr, r, "QMP command '%s' failed - %s", command, strerror(-r));
+        return set_error_message(reterr, r, "QMP command '%s' failed - %s", command, strerror(-r));
     for (;;) {
         _cleanup_json_ json_t *m = NULL;
         r = read_message(q, deadline, &m);
         if (r == -ETIMEDOUT)
-            return fail(reterr, r, "VM qmp command '%s' failed - got timeout", command);
+            return set_error_message(
+                reterr, r, "VM qmp command '%s' failed - got timeout", command
+            );
         if (r < 0)
-            return fail(reterr, r, "QMP command '%s' failed - %s", command, strerror(-r));
+            return set_error_message(
+                reterr, r, "QMP command '%s' failed - %s", command, strerror(-r)
+            );
         if (json_object_get(m, "event")) {
             if (!q->events)
                 q->events = json_array();
@@ -194,7 +185,7 @@ static int execute(
         json_t *err = json_object_get(m, "error");
         if (err) {
             const char *desc = json_string_value(json_object_get(err, "desc"));
-            return fail(
+            return set_error_message(
                 reterr, -EIO, "VM qmp command '%s' failed - %s", command, desc ?: "unknown error"
             );
         }
@@ -208,7 +199,7 @@ int qmp_connect(const char *path, unsigned timeout_ms, Qmp **ret, char **reterr)
     long long deadline = now_ms() + (timeout_ms ? timeout_ms : QMP_TIMEOUT_DEFAULT_MS);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sa.sun_path)
-        return fail(reterr, -ENAMETOOLONG, "QMP socket path too long: %s", path);
+        return set_error_message(reterr, -ENAMETOOLONG, "QMP socket path too long: %s", path);
     strcpy(sa.sun_path, path);
     _cleanup_(qmp_closep) Qmp *q = calloc(1, sizeof *q);
     if (!q)
@@ -222,7 +213,7 @@ int qmp_connect(const char *path, unsigned timeout_ms, Qmp **ret, char **reterr)
         if (e == EINPROGRESS) {
             int r = wait_fd(q->fd, POLLOUT, deadline);
             if (r < 0)
-                return fail(
+                return set_error_message(
                     reterr, r, "unable to connect to qmp socket '%s' - %s", path, strerror(-r)
                 );
             socklen_t sl = sizeof e;
@@ -232,9 +223,11 @@ int qmp_connect(const char *path, unsigned timeout_ms, Qmp **ret, char **reterr)
                 break;
         }
         if (e != EAGAIN && e != EINTR)
-            return fail(reterr, -e, "unable to connect to qmp socket '%s' - %s", path, strerror(e));
+            return set_error_message(
+                reterr, -e, "unable to connect to qmp socket '%s' - %s", path, strerror(e)
+            );
         if (now_ms() >= deadline)
-            return fail(
+            return set_error_message(
                 reterr, -ETIMEDOUT, "unable to connect to qmp socket '%s' - got timeout", path
             );
         struct timespec ts = {.tv_nsec = 10000000};
@@ -243,7 +236,7 @@ int qmp_connect(const char *path, unsigned timeout_ms, Qmp **ret, char **reterr)
     _cleanup_json_ json_t *greeting = NULL;
     int r = read_message(q, deadline, &greeting);
     if (r < 0 || !json_object_get(greeting, "QMP"))
-        return fail(reterr, r < 0 ? r : -EPROTO, "no QMP greeting on '%s'", path);
+        return set_error_message(reterr, r < 0 ? r : -EPROTO, "no QMP greeting on '%s'", path);
     if ((r = execute(q, "qmp_capabilities", NULL, deadline, NULL, reterr)) < 0)
         return r;
     *ret = TAKE_PTR(q);
@@ -283,7 +276,7 @@ int qmp_command(
     _cleanup_free_ char *e = NULL;
     int r = qmp_connect(path, timeout_ms, &q, &e);
     if (r < 0)
-        return fail(
+        return set_error_message(
             reterr, r, "VM %u qmp command '%s' failed - %s", vmid, command, e ?: strerror(-r)
         );
     return qmp_execute(q, command, arguments, timeout_ms, ret_return, reterr);

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "pve/fileio.h"
 #include "pve/macro.h"
 #include "pve/spawn.h"
+#include "pve/string-util.h"
 
 #define COPY_CHUNK (1024u * 1024u)
 
@@ -26,17 +26,6 @@
     "--numeric-owner", "-p", "--acls", "--xattrs", "--xattrs-include=user.*", \
         "--xattrs-include=security.capability", "--warning=no-file-ignored",  \
         "--warning=no-xattr-write"
-
-_printf_(3, 4) static int fail(char **reterr, int r, const char *fmt, ...) {
-    if (reterr && !*reterr) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-            *reterr = NULL;
-        va_end(ap);
-    }
-    return r;
-}
 
 const char *storage_transfer_format(const StorageVolume *v) {
     if (!v->content || !streq(v->content, "images") || !v->format)
@@ -115,7 +104,7 @@ static int parse_volume(
         return r;
     const char *want = storage_transfer_format(v);
     if (!want || !streq(want, format))
-        return fail(
+        return set_error_message_once(
             reterr, -EINVAL, "unsupported %s format '%s' for volume '%s'",
             want ? "transfer" : "volume", format, v->volid
         );
@@ -128,9 +117,9 @@ static int export_file(const StorageVolume *v, int fd, char **reterr) {
     _cleanup_close_ int in = open(v->path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (in < 0 || fstat(in, &st) < 0)
-        return fail(reterr, -errno, "unable to open '%s' - %m", v->path);
+        return set_error_message_once(reterr, -errno, "unable to open '%s' - %m", v->path);
     if (!S_ISREG(st.st_mode))
-        return fail(reterr, -EINVAL, "'%s' is not a regular file", v->path);
+        return set_error_message_once(reterr, -EINVAL, "'%s' is not a regular file", v->path);
     uint8_t h[STORAGE_TRANSFER_HEADER_SIZE];
     storage_transfer_header_encode((uint64_t) st.st_size, h);
     int r = write_all(fd, h, sizeof h);
@@ -138,29 +127,35 @@ static int export_file(const StorageVolume *v, int fd, char **reterr) {
     if (r >= 0)
         r = copy_bytes(in, fd, (uint64_t) st.st_size, &copied);
     if (r == -EIO)
-        return fail(reterr, r, "'%s' shrank while it was exported", v->path);
+        return set_error_message_once(reterr, r, "'%s' shrank while it was exported", v->path);
     if (r < 0)
-        return fail(reterr, r, "export of '%s' failed - %s", v->volid, strerror(-r));
+        return set_error_message_once(
+            reterr, r, "export of '%s' failed - %s", v->volid, strerror(-r)
+        );
     return 0;
 }
 
 static int export_tar(const StorageVolume *v, int fd, char **reterr) {
     struct stat st;
     if (stat(v->path, &st) < 0 || !S_ISDIR(st.st_mode))
-        return fail(reterr, -ENOENT, "subvol '%s' does not exist", v->path);
+        return set_error_message_once(reterr, -ENOENT, "subvol '%s' does not exist", v->path);
     uint8_t h[STORAGE_TRANSFER_HEADER_SIZE];
     storage_transfer_header_encode(0, h);
     int r = write_all(fd, h, sizeof h);
     if (r < 0)
-        return fail(reterr, r, "export of '%s' failed - %s", v->volid, strerror(-r));
+        return set_error_message_once(
+            reterr, r, "export of '%s' failed - %s", v->volid, strerror(-r)
+        );
     const char *argv[] = {
         "tar", TAR_COMMON, "--one-file-system", "--sparse", "-cf", "-", "-C", v->path, ".", NULL};
     pid_t pid;
     if ((r = spawn_start(argv, fd, STDERR_FILENO, &pid)) < 0)
-        return fail(reterr, r, "cannot run tar: %s", strerror(-r));
+        return set_error_message_once(reterr, r, "cannot run tar: %s", strerror(-r));
     int status = spawn_wait(pid);
     if (status != 0)
-        return fail(reterr, -EIO, "export of '%s' failed - tar exit code %d", v->volid, status);
+        return set_error_message_once(
+            reterr, -EIO, "export of '%s' failed - tar exit code %d", v->volid, status
+        );
     return 0;
 }
 
@@ -181,21 +176,25 @@ int storage_volume_export(
 static int import_file(const StorageVolume *v, uint64_t size, int fd, char **reterr) {
     _cleanup_close_ int out = open(v->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (out < 0)
-        return fail(reterr, -errno, "unable to open '%s' - %m", v->path);
+        return set_error_message_once(reterr, -errno, "unable to open '%s' - %m", v->path);
     uint64_t copied = 0;
     int r = copy_bytes(fd, out, size, &copied);
     if (r == -EIO)
-        return fail(
+        return set_error_message_once(
             reterr, r, "import stream ended after %llu of %llu bytes", (unsigned long long) copied,
             (unsigned long long) size
         );
     if (r < 0)
-        return fail(reterr, r, "import into '%s' failed - %s", v->path, strerror(-r));
+        return set_error_message_once(
+            reterr, r, "import into '%s' failed - %s", v->path, strerror(-r)
+        );
     char extra;
     if (read_exact(fd, &extra, 1) != 0)
-        return fail(reterr, -EINVAL, "import stream is longer than its header says");
+        return set_error_message_once(
+            reterr, -EINVAL, "import stream is longer than its header says"
+        );
     if (fsync(out) < 0)
-        return fail(reterr, -errno, "import into '%s' failed - %m", v->path);
+        return set_error_message_once(reterr, -errno, "import into '%s' failed - %m", v->path);
     return 0;
 }
 
@@ -204,10 +203,12 @@ static int import_tar(const StorageVolume *v, int fd, char **reterr) {
     pid_t pid;
     int r = spawn_start_io(argv, fd, -1, STDERR_FILENO, &pid);
     if (r < 0)
-        return fail(reterr, r, "cannot run tar: %s", strerror(-r));
+        return set_error_message_once(reterr, r, "cannot run tar: %s", strerror(-r));
     int status = spawn_wait(pid);
     if (status != 0)
-        return fail(reterr, -EIO, "import of '%s' failed - tar exit code %d", v->volid, status);
+        return set_error_message_once(
+            reterr, -EIO, "import of '%s' failed - tar exit code %d", v->volid, status
+        );
     return 0;
 }
 
@@ -227,13 +228,15 @@ int storage_volume_import(
     if (r < 0)
         return r;
     if (want.is_base)
-        return fail(reterr, -EINVAL, "cannot import base image '%s'", want.volid);
+        return set_error_message_once(reterr, -EINVAL, "cannot import base image '%s'", want.volid);
     uint8_t h[STORAGE_TRANSFER_HEADER_SIZE];
     ssize_t n = read_exact(fd, h, sizeof h);
     if (n < 0)
-        return fail(reterr, (int) n, "unable to read the import stream - %s", strerror((int) -n));
+        return set_error_message_once(
+            reterr, (int) n, "unable to read the import stream - %s", strerror((int) -n)
+        );
     if (n != (ssize_t) sizeof h)
-        return fail(reterr, -EIO, "import stream ended before its header");
+        return set_error_message_once(reterr, -EIO, "import stream ended before its header");
     uint64_t size = storage_transfer_header_decode(h);
 
     _cleanup_free_ char *volid = NULL, *err = NULL;

@@ -9,20 +9,19 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/utsname.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "pve/cfs-file.h"
+#include "pve/cluster-setup.h"
 #include "pve/fileio.h"
 #include "pve/paths.h"
 #include "pve/spawn.h"
@@ -53,17 +52,6 @@ static char *match_dup(const char *s, const regmatch_t *m) {
     if (m->rm_so < 0)
         return NULL;
     return strndup(s + m->rm_so, (size_t) (m->rm_eo - m->rm_so));
-}
-
-_printf_(3, 4) static int fail(char **reterr, int error, const char *fmt, ...) {
-    if (reterr) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-            *reterr = NULL;
-        va_end(ap);
-    }
-    return error;
 }
 
 static bool strv_has(const char *const *l, const char *s) {
@@ -119,7 +107,7 @@ static int parse_volname(
     if (regex_match("^([0-9]+)/([^/]+)$", volname, m, 3) > 0) {
         name = volname + m[2].rm_so;
         if (regex_match(IMAGE_RE, name, m, 5) <= 0)
-            return fail(reterr, -EINVAL, "unable to parse volume filename '%s'", name);
+            return set_error_message(reterr, -EINVAL, "unable to parse volume filename '%s'", name);
         *ret_base = startswith(name, "base-") != NULL;
         if (!(*ret_format = match_dup(name, &m[4])) ||
             !(*ret_owner = strndup(volname, strcspn(volname, "/"))))
@@ -149,7 +137,9 @@ static int parse_volname(
         *ret_name = name;
         return 0;
     }
-    return fail(reterr, -EINVAL, "unable to parse directory volume name '%s'", volname);
+    return set_error_message(
+        reterr, -EINVAL, "unable to parse directory volume name '%s'", volname
+    );
 }
 
 int storage_volume_parse(
@@ -166,9 +156,11 @@ int storage_volume_parse(
         return r;
     unsigned vmid = 0;
     if (owner && safe_atou32(owner, &vmid) < 0)
-        return fail(reterr, -EINVAL, "unable to parse directory volume name '%s'", volname);
+        return set_error_message(
+            reterr, -EINVAL, "unable to parse directory volume name '%s'", volname
+        );
     if (storage_cfg_content_dir(s, ct, &dir) < 0)
-        return fail(reterr, -EINVAL, "storage definition has no path");
+        return set_error_message(reterr, -EINVAL, "storage definition has no path");
     _cleanup_free_ char *path = NULL, *volid = NULL, *storage = NULL, *content = NULL,
                         *fname = NULL;
     if (streq(ct, "images") ? asprintf(&path, "%s/%s/%s", dir, owner, name) < 0
@@ -258,13 +250,15 @@ int storage_cfg_load(SectionConfig **ret, char **reterr) {
     if (r == -ENOENT)
         len = 0;
     else if (r < 0)
-        return fail(reterr, r, "unable to read storage.cfg - %s", strerror(-r));
+        return set_error_message(reterr, r, "unable to read storage.cfg - %s", strerror(-r));
     unsigned line = 0;
     r = storage_cfg_parse(text ? text : "", len, ret, &warnings, &line, &msg);
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return fail(reterr, -EINVAL, "storage.cfg line %u: %s", line, msg ? msg : "parse error");
+        return set_error_message(
+            reterr, -EINVAL, "storage.cfg line %u: %s", line, msg ? msg : "parse error"
+        );
     return 0;
 }
 
@@ -273,16 +267,18 @@ int storage_find(
 ) {
     const SectionConfigSection *s = id ? section_config_find(c, NULL, id) : NULL;
     if (!s)
-        return fail(reterr, -ENOENT, "storage '%s' does not exist", id ? id : "");
+        return set_error_message(reterr, -ENOENT, "storage '%s' does not exist", id ? id : "");
     *ret = s;
     return 0;
 }
 
 int storage_check_enabled(const SectionConfigSection *s, const char *node, char **reterr) {
     if (storage_cfg_bool(s, "disable"))
-        return fail(reterr, -EACCES, "storage '%s' is disabled", s->id);
+        return set_error_message(reterr, -EACCES, "storage '%s' is disabled", s->id);
     if (node && !storage_cfg_available_on(s, node))
-        return fail(reterr, -EACCES, "storage '%s' is not available on node '%s'", s->id, node);
+        return set_error_message(
+            reterr, -EACCES, "storage '%s' is not available on node '%s'", s->id, node
+        );
     return 0;
 }
 
@@ -340,7 +336,7 @@ static int next_disk_name(Alloc *a, char **ret) {
     for (size_t i = 0; i < max; i++)
         if (!used[i])
             return asprintf(ret, "%s-%u-disk-%zu.%s", prefix, a->vmid, i, a->fmt) < 0 ? -ENOMEM : 0;
-    return fail(
+    return set_error_message(
         a->reterr, -ENOSPC, "unable to allocate an image name for VM %u in storage '%s'", a->vmid,
         a->s->id
     );
@@ -352,15 +348,17 @@ static int check_name(Alloc *a, const char *name) {
     if (asprintf(&vm, "vm-%u-", a->vmid) < 0 || asprintf(&sub, "subvol-%u-", a->vmid) < 0)
         return -ENOMEM;
     if (!startswith(name, vm) && !(streq(a->fmt, "subvol") && startswith(name, sub)))
-        return fail(a->reterr, -EINVAL, "illegal name '%s' - should be '%s*'", name, vm);
+        return set_error_message(
+            a->reterr, -EINVAL, "illegal name '%s' - should be '%s*'", name, vm
+        );
     regmatch_t m[5];
     if (regex_match(IMAGE_RE, name, m, 5) <= 0)
-        return fail(a->reterr, -EINVAL, "unable to parse volume filename '%s'", name);
+        return set_error_message(a->reterr, -EINVAL, "unable to parse volume filename '%s'", name);
     _cleanup_free_ char *ext = match_dup(name, &m[4]);
     if (!ext)
         return -ENOMEM;
     if (!streq(ext, a->fmt))
-        return fail(
+        return set_error_message(
             a->reterr, -EINVAL, "illegal name '%s' - wrong extension for format ('%s != '%s')",
             name, ext, a->fmt
         );
@@ -387,12 +385,14 @@ static int qemu_img_create(Alloc *a, const char *path) {
     int status = 0;
     int r = spawn_capture(argv, 64 * 1024, &out, &err, &status);
     if (r < 0)
-        return fail(a->reterr, r, "unable to create image: cannot run qemu-img: %s", strerror(-r));
+        return set_error_message(
+            a->reterr, r, "unable to create image: cannot run qemu-img: %s", strerror(-r)
+        );
     if (status != 0) {
         const char *line = last_line(err);
         if (line)
-            return fail(a->reterr, -EIO, "unable to create image: %s", line);
-        return fail(
+            return set_error_message(a->reterr, -EIO, "unable to create image: %s", line);
+        return set_error_message(
             a->reterr, -EIO,
             "unable to create image: command 'qemu-img create -f %s %s %s' failed: exit code %d",
             a->fmt, path, size, status
@@ -407,7 +407,9 @@ static int alloc_locked(void *userdata) {
     _cleanup_free_ char *name = NULL, *path = NULL;
     int r = mkdir_p(a->dir, 0755);
     if (r < 0)
-        return fail(a->reterr, r, "unable to create directory '%s' - %s", a->dir, strerror(-r));
+        return set_error_message(
+            a->reterr, r, "unable to create directory '%s' - %s", a->dir, strerror(-r)
+        );
     if (a->name) {
         if ((r = check_name(a, a->name)) < 0)
             goto rmdir;
@@ -419,12 +421,12 @@ static int alloc_locked(void *userdata) {
         return -ENOMEM;
     struct stat st;
     if (lstat(path, &st) == 0) {
-        r = fail(a->reterr, -EEXIST, "disk image '%s' already exists", path);
+        r = set_error_message(a->reterr, -EEXIST, "disk image '%s' already exists", path);
         goto rmdir;
     }
     if (streq(a->fmt, "subvol")) {
         if (mkdir(path, 0755) < 0) {
-            r = fail(a->reterr, -errno, "unable to create subvol '%s' - %m", path);
+            r = set_error_message(a->reterr, -errno, "unable to create subvol '%s' - %m", path);
             goto rmdir;
         }
     } else if ((r = qemu_img_create(a, path)) < 0) {
@@ -458,21 +460,21 @@ int storage_volume_alloc(
         *reterr = NULL;
     const StorageType *t = storage_type_find(s->type);
     if (!t || !t->path_base)
-        return fail(
+        return set_error_message(
             reterr, -EOPNOTSUPP, "storage '%s' (type %s) cannot allocate images here", s->id,
             s->type
         );
     if (vmid == 0)
-        return fail(reterr, -EINVAL, "no VMID specified");
+        return set_error_message(reterr, -EINVAL, "no VMID specified");
     if (!fmt)
         fmt = default_format(s, t);
     if (!fmt || !strv_has(t->formats, fmt))
-        return fail(
+        return set_error_message(
             reterr, -EINVAL, "unsupported format '%s' on storage '%s'", fmt ? fmt : "", s->id
         );
     _cleanup_free_ char *images = NULL;
     if (storage_cfg_content_dir(s, "images", &images) < 0)
-        return fail(reterr, -EINVAL, "storage definition has no path");
+        return set_error_message(reterr, -EINVAL, "storage definition has no path");
     Alloc a = {
         .s = s, .vmid = vmid, .fmt = fmt, .name = name, .size = size_bytes, .reterr = reterr};
     if (asprintf(&a.dir, "%s/%u", images, vmid) < 0)
@@ -482,7 +484,8 @@ int storage_volume_alloc(
     if (r < 0) {
         free(a.volid);
         if (reterr && !*reterr && r != -ENOMEM)
-            (void) fail(reterr, r, "unable to lock storage '%s' - %s", s->id, strerror(-r));
+            (void
+            ) set_error_message(reterr, r, "unable to lock storage '%s' - %s", s->id, strerror(-r));
         return r;
     }
     *ret_volid = a.volid;
@@ -503,23 +506,25 @@ static int free_locked(void *userdata) {
     if (asprintf(&prot, "%s.protected", v->path) < 0)
         return -ENOMEM;
     if (access(prot, F_OK) == 0)
-        return fail(
+        return set_error_message(
             f->reterr, -EPERM, "cannot remove protected volume '%s' on '%s'", v->name, v->storage
         );
     struct stat st;
     if (lstat(v->path, &st) < 0)
-        return fail(f->reterr, -ENOENT, "disk image '%s' does not exist", v->path);
+        return set_error_message(f->reterr, -ENOENT, "disk image '%s' does not exist", v->path);
     int r = 0;
     if (S_ISDIR(st.st_mode)) {
         r = rm_tree(v->path);
         if (r == -EBUSY)
-            return fail(
+            return set_error_message(
                 f->reterr, r, "unable to remove '%s' - a file system is mounted in it", v->path
             );
         if (r < 0)
-            return fail(f->reterr, r, "unable to remove '%s' - %s", v->path, strerror(-r));
+            return set_error_message(
+                f->reterr, r, "unable to remove '%s' - %s", v->path, strerror(-r)
+            );
     } else if (unlink(v->path) < 0)
-        return fail(f->reterr, -errno, "unlink '%s' failed - %m", v->path);
+        return set_error_message(f->reterr, -errno, "unlink '%s' failed - %m", v->path);
     if (streq(v->content, "images")) {
         _cleanup_free_ char *dir = strdup(v->path);
         if (dir && strrchr(dir, '/')) {
@@ -547,7 +552,8 @@ int storage_volume_free(const SectionConfigSection *s, const char *volname, char
     Free f = {.v = &v, .reterr = reterr};
     r = storage_lock(s, free_locked, &f);
     if (r < 0 && reterr && !*reterr && r != -ENOMEM)
-        (void) fail(reterr, r, "unable to lock storage '%s' - %s", s->id, strerror(-r));
+        (void
+        ) set_error_message(reterr, r, "unable to lock storage '%s' - %s", s->id, strerror(-r));
     return r;
 }
 
@@ -575,18 +581,17 @@ int storage_volume_resolve(const char *volid, char **ret_path, char **ret_format
     const char *volname;
     int r = storage_volid_split(volid, &sid, &volname);
     if (r == -EINVAL)
-        return fail(reterr, r, "unable to parse volume ID '%s'", volid ? volid : "");
+        return set_error_message(reterr, r, "unable to parse volume ID '%s'", volid ? volid : "");
     if (r < 0)
         return r;
     _cleanup_(section_config_freep) SectionConfig *c = NULL;
     const SectionConfigSection *s;
     if ((r = storage_cfg_load(&c, reterr)) < 0 || (r = storage_find(c, sid, &s, reterr)) < 0)
         return r;
-    struct utsname u;
-    char node[sizeof u.nodename];
-    if (uname(&u) < 0)
-        return -errno;
-    snprintf(node, sizeof node, "%.*s", (int) strcspn(u.nodename, "."), u.nodename);
+    char node[256];
+    r = cluster_short_nodename(node);
+    if (r < 0 && r != -EINVAL) /* an empty host name is checked as "" */
+        return r;
     if ((r = storage_check_enabled(s, node, reterr)) < 0)
         return r;
     _cleanup_(storage_volume_done) StorageVolume v = {};

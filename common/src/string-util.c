@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* String helpers: prefix/suffix tests, blank stripping, strict number parsing. */
+/* String helpers: prefix/suffix tests, blank stripping, strict number parsing, error messages. */
 #include "pve/string-util.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,4 +99,30 @@ char **strv_free(char **v) {
             free(*p);
     free(v);
     return NULL;
+}
+
+_printf_(3, 0) static int vset_error_message(char **reterr, int r, const char *fmt, va_list ap) {
+    if (vasprintf(reterr, fmt, ap) < 0)
+        *reterr = NULL;
+    return r;
+}
+
+int set_error_message(char **reterr, int r, const char *fmt, ...) {
+    if (!reterr)
+        return r;
+    va_list ap;
+    va_start(ap, fmt);
+    r = vset_error_message(reterr, r, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int set_error_message_once(char **reterr, int r, const char *fmt, ...) {
+    if (!reterr || *reterr)
+        return r;
+    va_list ap;
+    va_start(ap, fmt);
+    r = vset_error_message(reterr, r, fmt, ap);
+    va_end(ap);
+    return r;
 }

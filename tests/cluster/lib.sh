@@ -32,13 +32,18 @@
 # not grow with the node count; consensus is corosync's default 1.2 x token. A lost node leaves
 # the membership about token + consensus after the cut: $CLUSTER_DETECT_MS (2200).
 #
-# Conventions: functions return 0/1 and never exit, except cluster_require (exit 77 = skip).
+# Conventions: functions return 0/1 and never exit, except cluster_require and
+# cluster_require_bins (exit 77 = skip).
 # Diagnostics go to stderr prefixed "# " (TAP comments); stdout stays for values. Works with and
 # without `set -eu`. Commands run by node_exec start in "/" and inherit the caller's environment.
 # /tmp is shared with the host (pass files through it, or through $CLUSTER_ROOT/n<i>/...).
 #
 # API (i = node number 1..N; timeouts in seconds, fractions allowed)
 #   cluster_require                    exit 77 with a TAP skip line unless root + netns + corosync
+#   cluster_require_bins what path... [-- cmd...]
+#                                      exit 77 with a TAP skip line unless PVE_BUILD_ROOT is set,
+#                                      every path is executable ("<what> not built"), every cmd
+#                                      is found and /dev/fuse exists
 #   cluster_setup N [name]             build N nodes (no daemons); sets CLUSTER_ID, CLUSTER_ROOT,
 #                                      CLUSTER_NODES, CLUSTER_NET; installs the cleanup trap
 #   cluster_cleanup                    stop and remove everything (also the EXIT/INT/TERM trap);
@@ -213,6 +218,32 @@ cluster_require() {
         echo "1..0 # SKIP cluster tests need root, ip netns, bridges, overlayfs and corosync: $why"
         exit 77
     fi
+}
+
+# cluster_require_bins what path... [-- cmd...]: exit 77 (TAP skip) unless PVE_BUILD_ROOT is set
+# and every path (the test's binaries in the build tree) is executable, every cmd is found and
+# /dev/fuse exists; what names the binaries in the skip line.
+cluster_require_bins() {
+    local what=$1 c
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        if [ -z "${PVE_BUILD_ROOT:-}" ] || [ ! -x "$1" ]; then
+            echo "1..0 # SKIP $what not built (PVE_BUILD_ROOT)"
+            exit 77
+        fi
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    for c in "$@"; do
+        command -v "$c" >/dev/null || {
+            echo "1..0 # SKIP $c missing"
+            exit 77
+        }
+    done
+    [ -c /dev/fuse ] || {
+        echo "1..0 # SKIP no /dev/fuse"
+        exit 77
+    }
 }
 
 # ---- accessors ---------------------------------------------------------------------------------

@@ -34,22 +34,8 @@ PVEDAEMON=$B/pvedaemon/pvedaemon
 PVESM=$B/pvesm/pvesm
 PVECM=$B/pmxcfs/pvecm
 QM=$B/qemu-server/qm
-for x in "$PMXCFS" "$PVEDAEMON" "$PVESM" "$PVECM" "$QM"; do
-    if [ -z "$B" ] || [ ! -x "$x" ]; then
-        echo "1..0 # SKIP pmxcfs, pvedaemon or pvesm not built (PVE_BUILD_ROOT)"
-        exit 77
-    fi
-done
-for c in curl jq openssl ssh ssh-keygen /usr/sbin/sshd qemu-img qemu-system-x86_64; do
-    command -v "$c" >/dev/null || {
-        echo "1..0 # SKIP $c missing"
-        exit 77
-    }
-done
-[ -c /dev/fuse ] || {
-    echo "1..0 # SKIP no /dev/fuse"
-    exit 77
-}
+cluster_require_bins "pmxcfs, pvedaemon or pvesm" "$PMXCFS" "$PVEDAEMON" "$PVESM" "$PVECM" "$QM" \
+    -- curl jq openssl ssh ssh-keygen /usr/sbin/sshd qemu-img qemu-system-x86_64
 
 ROOT_PASSWORD=migratesecret
 

@@ -238,7 +238,7 @@ else
     diag 1 3
 fi
 check "node 3's join went through node 1's pveproxy (its access log: the join POST, 200)" \
-    eval 'node_exec 1 grep -q "\"POST /api2/json/cluster/config/nodes/node3 HTTP/1.1\" 200" /var/log/pveproxy/access.log'
+    wait_until 2 node_exec 1 grep -q '"POST /api2/json/cluster/config/nodes/node3 HTTP/1.1" 200' /var/log/pveproxy/access.log
 check "all nodes: 3 corosync members, pmxcfs quorate" \
     eval 'for i in 1 2 3; do node_wait_members $i 3 20 && wait_quorate_cfs $i || exit 1; done'
 

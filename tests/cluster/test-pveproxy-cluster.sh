@@ -24,20 +24,10 @@ B=${PVE_BUILD_ROOT:-}
 PMXCFS=$B/pmxcfs/pmxcfs
 PVEDAEMON=$B/pvedaemon/pvedaemon
 PVEPROXY=$B/pveproxy/pveproxy
-for x in "$PMXCFS" "$PVEDAEMON" "$PVEPROXY"; do
-    if [ -z "$B" ] || [ ! -x "$x" ]; then
-        echo "1..0 # SKIP pmxcfs, pvedaemon or pveproxy not built (PVE_BUILD_ROOT)"
-        exit 77
-    fi
-done
-for c in curl jq openssl; do
-    command -v "$c" >/dev/null || {
-        echo "1..0 # SKIP $c missing"
-        exit 77
-    }
-done
-if [ ! -c /dev/fuse ] || ! getent passwd www-data >/dev/null; then
-    echo "1..0 # SKIP no /dev/fuse or no www-data user"
+cluster_require_bins "pmxcfs, pvedaemon or pveproxy" "$PMXCFS" "$PVEDAEMON" "$PVEPROXY" \
+    -- curl jq openssl
+if ! getent passwd www-data >/dev/null; then
+    echo "1..0 # SKIP no www-data user"
     exit 77
 fi
 
@@ -122,7 +112,9 @@ jget() { printf '%s' "$BODY" | jq -r "$1 // empty" 2>/dev/null; }
 csrf() { printf '%s' "CSRFPreventionToken: $CSRF"; }
 access_log() { node_exec "$1" cat /var/log/pveproxy/access.log 2>/dev/null; }
 # log_has i regex: node i's pveproxy access log has a matching line
-log_has() { access_log "$1" | grep -qE "$2"; }
+# pveproxy writes its access log in batches (at most 50 ms late): checks poll for up to 2 s
+log_has_now() { access_log "$1" | grep -qE "$2"; }
+log_has() { wait_until 2 log_has_now "$1" "$2"; }
 log_count() { access_log "$1" | grep -cE "$2"; }
 
 # ---- cluster -----------------------------------------------------------------------------------
@@ -190,8 +182,9 @@ check "node 1's access log: the client's request, by root@pam, 200" \
     log_has 1 "^[^ ]*$(node_ip 1) - root@pam \[.*\] \"GET /api2/json/nodes/node3/status HTTP/1.1\" 200 [0-9]+$"
 check "node 3's access log: the forwarded request, from node 1's address" \
     log_has 3 "^[^ ]*$(node_ip 1) - root@pam \[.*\] \"GET /api2/json/nodes/node3/status HTTP/1.1\" 200 [0-9]+$"
+node3_status_logged_twice() { [ $(($(log_count 3 "GET /api2/json/nodes/node3/status ") - before3)) = 2 ]; }
 check "node 3 logged two status requests (forwarded + direct), node 2 none" \
-    eval '[ $(($(log_count 3 "GET /api2/json/nodes/node3/status ") - before3)) = 2 ] &&
+    eval 'wait_until 2 node3_status_logged_twice &&
         [ "$(log_count 2 "nodes/node3/status")" = 0 ]'
 
 req 1 GET /nodes/node3/status -H 'Accept-Encoding: gzip' --compressed

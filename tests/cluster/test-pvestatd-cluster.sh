@@ -28,22 +28,8 @@ PMXCFS=$B/pmxcfs/pmxcfs
 PVEDAEMON=$B/pvedaemon/pvedaemon
 PVESTATD=$B/pvestatd/pvestatd
 CFS_GET=$B/tests/integration/cfs-status-get
-for x in "$PMXCFS" "$PVEDAEMON" "$PVESTATD" "$CFS_GET"; do
-    if [ -z "$B" ] || [ ! -x "$x" ]; then
-        echo "1..0 # SKIP pmxcfs, pvedaemon, pvestatd or cfs-status-get not built (PVE_BUILD_ROOT)"
-        exit 77
-    fi
-done
-for c in curl jq openssl rrdtool; do
-    command -v "$c" >/dev/null || {
-        echo "1..0 # SKIP $c missing"
-        exit 77
-    }
-done
-[ -c /dev/fuse ] || {
-    echo "1..0 # SKIP no /dev/fuse"
-    exit 77
-}
+cluster_require_bins "pmxcfs, pvedaemon, pvestatd or cfs-status-get" \
+    "$PMXCFS" "$PVEDAEMON" "$PVESTATD" "$CFS_GET" -- curl jq openssl rrdtool
 
 ROOT_PASSWORD=clustersecret
 

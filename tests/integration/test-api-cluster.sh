@@ -335,7 +335,11 @@ check "user without Sys.Audit: only their own tasks" \
 # right after a request shows up in the next one, a removed storage disappears
 login root@pam "$ROOT_PASSWORD"
 for _ in 1 2 3 4; do api GET /cluster/resources; done # fill every worker's cache
+generation() { od -An -t u8 -j 8 -N 8 "$TMP/run/cfs-generation" | tr -d ' '; }
+g0=$(generation)
 printf 'name: fresh\nmemory: 256\n' >"$MNT/nodes/$NODE/qemu-server/4242.conf"
+check "pmxcfs counts the write in run/cfs-generation (the caches' key)" \
+    [ -n "$g0" -a "$(generation)" -gt "${g0:-0}" -a "$(head -c 8 "$TMP/run/cfs-generation")" = PVECFSG1 ]
 api GET /cluster/resources -d type=vm
 check "a new guest appears at once despite the answer cache" \
     [ "$(jget '[.data[] | select(.vmid == 4242) | .name] | join(",")')" = fresh ]

@@ -22,8 +22,8 @@ if ! pveproxy_start; then
     api_finish
 fi
 proxmoxer_run "$PP_PORT"
-check "the calls went through pveproxy (access log)" \
-    grep -q '"POST /api2/json/storage HTTP/1.1" 200' "$TMP/log/access.log"
+check "the calls went through pveproxy (access log, written within 50 ms)" \
+    wait_until 2 grep -q '"POST /api2/json/storage HTTP/1.1" 200' "$TMP/log/access.log"
 
 [ $failed = 0 ] || { echo "# pveproxy log:"; sed 's/^/# /' "$TMP/pp.log" | tail -50; }
 api_finish

@@ -30,6 +30,36 @@ check "cluster CA and node certificate generated" \
     bash -c "[ -s '$MNT/pve-root-ca.pem' ] && [ -s '$MNT/priv/pve-root-ca.key' ] && [ -s '$MNT/nodes/$NODE/pve-ssl.pem' ]"
 check "the served certificate verifies against the cluster CA" \
     curl -s -o /dev/null --cacert "$MNT/pve-root-ca.pem" --resolve "$NODE:$pp_port:127.0.0.1" "https://$NODE:$pp_port/"
+# handshakes: the RSA signatures of the server key are made by OpenSSL (tls-credentials.c);
+# a wrong signature or padding fails the client's verification
+hs() {
+    openssl s_client -connect "127.0.0.1:$pp_port" -servername "$NODE" \
+        -CAfile "$MNT/pve-root-ca.pem" -verify_return_error "$@" </dev/null 2>&1
+}
+hs_ok() { grep -q 'Verify return code: 0 (ok)' <<<"$1" && grep -q "^Peer signature type: $2\$" <<<"$1"; }
+out=$(hs -tls1_3)
+check "TLS 1.3 handshake, RSA-PSS signature verifies" hs_ok "$out" RSA-PSS
+check "TLS 1.3 key exchange on the client's X25519 share (no HelloRetryRequest to P-256)" \
+    grep -q '^Server Temp Key: X25519' <<<"$out"
+out=$(hs -tls1_3 -groups P-384)
+check "a P-384-only client is served" grep -q '^Server Temp Key: ECDH, secp384r1' <<<"$out"
+out=$(hs -tls1_2 -sigalgs RSA+SHA256)
+check "TLS 1.2 handshake, PKCS#1 v1.5 SHA-256 signature verifies" hs_ok "$out" RSA
+out=$(hs -tls1_2 -sigalgs RSA+SHA512)
+check "TLS 1.2 handshake, PKCS#1 v1.5 SHA-512 signature verifies" hs_ok "$out" RSA
+out=$(hs -tls1_2 -sigalgs rsa_pss_rsae_sha384)
+check "TLS 1.2 handshake, RSA-PSS (rsae) SHA-384 signature verifies" hs_ok "$out" RSA-PSS
+# session resumption (tickets): the key comes from the supervisor, so every worker resumes
+# what another one started, also the workers started by a reload (checked further down)
+tls_get() { printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client -connect "127.0.0.1:$pp_port" -ign_eof "$@" 2>&1; }
+for v in tls1_3 tls1_2; do
+    tls_get -$v -sess_out "$TMP/sess-$v" >/dev/null
+    resumed=0 # (not n: the TAP counter)
+    for _ in 1 2 3 4 5 6; do
+        tls_get -$v -sess_in "$TMP/sess-$v" | grep -q '^Reused,' && resumed=$((resumed + 1))
+    done
+    check "$v: 6 of 6 new connections resume the session (any worker)" [ $resumed = 6 ]
+done
 st=$(PVE_DAEMON_PIDFILE=$TMP/proxyrun/pveproxy.pid "$PVEPROXY" status)
 check "pveproxy status: running" [ "$st" = running ]
 
@@ -166,7 +196,7 @@ check "pvecm add <host> without --url goes to https://<host>:8006, never plain H
     bash -c 'grep -q "(https://127.0.0.2:8006)" <<<"$1" && ! grep -q "http://" <<<"$1"' _ "$out"
 
 # access log
-check "access log line in upstream format" \
+check "access log line in upstream format (written within 50 ms)" wait_until 2 \
     grep -qE '^127\.0\.0\.1 - root@pam \[[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9:]{8} [+-][0-9]{4}\] "GET /api2/json/version HTTP/1\.1" 200 [0-9]+$' "$TMP/log/access.log"
 
 # host ACL, applied by a reload
@@ -181,6 +211,34 @@ printf 'LISTEN_IP="127.0.0.1"\nALLOW_FROM="127.0.0.1"\nDENY_FROM="all"\n' >"$PVE
 kill -HUP "$pp_pid"
 allowed() { [ "$(curl -ks -o /dev/null -w '%{http_code}' -b "PVEAuthCookie=$TICKET" "$PB/api2/json/version")" = 200 ]; }
 check "ALLOW_FROM match wins over DENY_FROM all" wait_until 15 allowed
+check "after reloads the new workers resume a session from before them" \
+    bash -c 'tls_out=$(printf "GET / HTTP/1.0\r\n\r\n" | openssl s_client -connect "127.0.0.1:$1" -tls1_3 -ign_eof -sess_in "$2" 2>&1); grep -q "^Reused," <<<"$tls_out"' _ "$pp_port" "$TMP/sess-tls1_3"
+
+# pveproxy-ssl.pem/.key override the node certificate on reload; a key that does not belong
+# to the certificate is refused and the running workers keep what they serve
+served_fp() {
+    openssl s_client -connect "127.0.0.1:$pp_port" </dev/null 2>/dev/null |
+        openssl x509 -noout -fingerprint -sha256 | cut -d= -f2
+}
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=custom.example -days 2 \
+    -keyout "$TMP/custom.key" -out "$TMP/custom.pem" >/dev/null 2>&1
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=other.example -days 2 \
+    -keyout "$TMP/other.key" -out "$TMP/other.pem" >/dev/null 2>&1
+custom_fp=$(openssl x509 -noout -fingerprint -sha256 -in "$TMP/custom.pem" | cut -d= -f2)
+cp "$TMP/custom.pem" "$MNT/nodes/$NODE/pveproxy-ssl.pem"
+cp "$TMP/custom.key" "$MNT/nodes/$NODE/pveproxy-ssl.key"
+kill -HUP "$pp_pid"
+check "after reload the pveproxy-ssl.pem override is served" \
+    wait_until 15 eval '[ "$(served_fp)" = "$custom_fp" ]'
+cp "$TMP/other.key" "$MNT/nodes/$NODE/pveproxy-ssl.key"
+kill -HUP "$pp_pid"
+check "a key not belonging to the override is refused on reload, with the reason" \
+    wait_until 15 grep -q "unusable certificate of node '$NODE' - the private key does not belong to the certificate" "$TMP/pp.log"
+check "the running workers keep serving the override" [ "$(served_fp)" = "$custom_fp" ]
+rm -f "$MNT/nodes/$NODE/pveproxy-ssl.pem" "$MNT/nodes/$NODE/pveproxy-ssl.key"
+kill -HUP "$pp_pid"
+check "without the override the node certificate is served again" \
+    wait_until 15 eval '[ "$(served_fp)" = "$fp" ]'
 
 printf 'COMPRESSION=maybe\n' >"$PVE_PROXY_DEFAULTS"
 out=$("$PVEPROXY" --check 2>&1); rc=$?

@@ -25,23 +25,16 @@
 
 #include "pve/fileio.h"
 #include "pve/section-config.h"
-#include "pve/spawn.h"
 #include "pve/storage-cfg.h"
 #include "pve/storage-transfer.h"
 #include "pve/storage-volume.h"
+#include "test-util.h"
 
 typedef struct Fixture {
     char dir[64];
     SectionConfig *c;
     const SectionConfigSection *src, *dst;
 } Fixture;
-
-static bool have_qemu_img(void) {
-    const char *argv[] = {"qemu-img", "--version", NULL};
-    _cleanup_free_ char *out = NULL, *err = NULL;
-    int status = -1;
-    return spawn_capture(argv, 4096, &out, &err, &status) >= 0 && status == 0;
-}
 
 static int setup(void **state) {
     Fixture *f = calloc(1, sizeof *f);
@@ -151,7 +144,7 @@ static void test_formats(void **state) {
 
 static void test_raw_round_trip(void **state) {
     Fixture *f = *state;
-    if (!have_qemu_img())
+    if (!test_have_qemu_img())
         skip();
     char body[70000];
     for (size_t i = 0; i < sizeof body; i++)
@@ -209,7 +202,7 @@ static void test_raw_round_trip(void **state) {
 
 static void test_bad_streams(void **state) {
     Fixture *f = *state;
-    if (!have_qemu_img())
+    if (!test_have_qemu_img())
         skip();
     char *err = NULL, *volid = NULL;
     _cleanup_free_ char *dst = path_of(f, "dst", "101/vm-101-disk-0.raw");

@@ -26,6 +26,7 @@
 #include "pve/storage-cfg.h"
 #include "pve/storage-volume.h"
 #include "pve/string-util.h"
+#include "test-util.h"
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
@@ -239,13 +240,6 @@ typedef struct Fixture {
     const SectionConfigSection *s;
 } Fixture;
 
-static bool have_qemu_img(void) {
-    const char *argv[] = {"qemu-img", "--version", NULL};
-    _cleanup_free_ char *out = NULL, *err = NULL;
-    int status = -1;
-    return spawn_capture(argv, 4096, &out, &err, &status) >= 0 && status == 0;
-}
-
 static int setup_store(void **state) {
     Fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
@@ -287,7 +281,7 @@ static char *img_path(Fixture *f, const char *rel) {
 
 static void test_alloc_free(void **state) {
     Fixture *f = *state;
-    if (!have_qemu_img())
+    if (!test_have_qemu_img())
         skip();
     char *volid = NULL, *err = NULL;
     /* next free names, default format of dir = raw */

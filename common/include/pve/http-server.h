@@ -72,7 +72,12 @@ typedef struct HttpServerConfig {
     /* PEM text of the certificate chain and key: both set enables TLS (GnuTLS backend). */
     const char *tls_cert_pem;
     const char *tls_key_pem;
-    const char *tls_priorities;  /* GnuTLS priority string, NULL = library default */
+    const char *tls_priorities; /* GnuTLS priority string, NULL = library default */
+    /* Session ticket key (gnutls_session_ticket_key_generate()): resumed sessions skip the
+     * key exchange and signature of a full handshake. Workers sharing it accept each other's
+     * tickets. NULL: no resumption. Copied. */
+    const unsigned char *tls_ticket_key;
+    size_t tls_ticket_key_len;
     bool no_listen;              /* no socket: connections via http_server_add_connection() */
     unsigned idle_timeout_sec;   /* 0: HTTP_DEFAULT_IDLE_TIMEOUT */
     unsigned keepalive_requests; /* 0: HTTP_DEFAULT_KEEPALIVE */

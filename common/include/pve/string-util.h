@@ -28,6 +28,13 @@ int safe_atou64(const char *s, unsigned long long *ret);
 int safe_atou32(const char *s, unsigned *ret);
 int safe_atoi64(const char *s, long long *ret);
 
+/* Error messages for the reterr out-parameter: when reterr is not NULL, store the formatted
+ * message in *reterr (NULL when out of memory); return r unchanged, so the usual shape is
+ * `return set_error_message(reterr, -EINVAL, "bad '%s'", x);`. */
+int set_error_message(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
+/* The same, but a message already in *reterr is kept: the innermost failure explains best. */
+int set_error_message_once(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
+
 /* Wipe a secret string (password, key PEM, token) before freeing it. NULL-safe. */
 void erase_and_free(char *p);
 static inline void erase_and_freep(char **p) {
