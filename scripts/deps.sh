@@ -14,7 +14,7 @@ build_pkgs=(
 )
 test_pkgs=(python3 procps iproute2 util-linux psmisc curl corosync jq openssl
     python3-proxmoxer python3-requests socat rrdcached rrdtool
-    qemu-system-x86 qemu-utils lxc busybox-static xorriso bridge-utils
+    qemu-system-x86 qemu-utils lxc lxc-templates busybox-static xorriso bridge-utils
     debootstrap systemd-container logrotate slapd ldap-utils
     openssh-server openssh-client)
 # Node.js for the OpenAPI validator (npm packages, see tests/integration/test-openapi.sh);

@@ -801,9 +801,15 @@ static void gen_includes(StrBuf *b, const GuestSection *m, const LxcGenerateOpti
     bool unpriv = guest_config_bool(guest_section_get(m, "unprivileged"), false);
     char name[64];
     snprintf(name, sizeof name, "%s.common.conf", ostype);
-    add_include(b, o, unmanaged ? "common.conf" : name, NULL);
+    bool found = false;
+    if (!unmanaged)
+        add_include(b, o, name, &found);
+    /* without the distribution's file (lxc-templates not installed) the CT still gets the
+     * settings every distribution's file starts from */
+    if (!found)
+        add_include(b, o, "common.conf", NULL);
     if (unpriv) {
-        bool found = false;
+        found = false;
         snprintf(name, sizeof name, "%s.userns.conf", ostype);
         if (!unmanaged)
             add_include(b, o, name, &found);

@@ -156,7 +156,13 @@ api GET "/nodes/$NODE/lxc/$CT/status/current"
 PID=$(jget .data.pid)
 check "status/current: running with a live pid, maxmem, name, memory use" eval '[ "$(jget .data.status)" = running ] && [ -n "$PID" ] && kill -0 "$PID" && [ "$(jget .data.maxmem)" = $((256 << 20)) -a "$(jget .data.name)" = ct1 -a "$(jget .data.type)" = lxc ] && [ "$(jget .data.mem)" -gt 0 ]'
 LXCCONF=/var/lib/lxc/$CT/config
-check "generated LXC config: veth pair, bridge, hostname, rootfs, include, raw line" eval 'grep -qx "lxc.net.0.veth.pair = veth${CT}i0" $LXCCONF && grep -qx "lxc.net.0.link = vmbr0" $LXCCONF && grep -qx "lxc.uts.name = ct1" $LXCCONF && grep -qx "lxc.rootfs.path = $ROOTFS" $LXCCONF && grep -qx "lxc.include = /usr/share/lxc/config/alpine.common.conf" $LXCCONF && grep -qx "lxc.environment = CT_TEST=1" $LXCCONF'
+# the distribution's include when lxc-templates provides it, else the generic one
+lxc_include() { # ostype kind (common|userns)
+    local f=/usr/share/lxc/config/$1.$2.conf
+    [ -e "$f" ] || f=/usr/share/lxc/config/$2.conf
+    echo "lxc.include = $f"
+}
+check "generated LXC config: veth pair, bridge, hostname, rootfs, include, raw line" eval 'grep -qx "lxc.net.0.veth.pair = veth${CT}i0" $LXCCONF && grep -qx "lxc.net.0.link = vmbr0" $LXCCONF && grep -qx "lxc.uts.name = ct1" $LXCCONF && grep -qx "lxc.rootfs.path = $ROOTFS" $LXCCONF && grep -qx "$(lxc_include alpine common)" $LXCCONF && grep -qx "lxc.environment = CT_TEST=1" $LXCCONF'
 check "host side veth${CT}i0 is on vmbr0" eval 'ip -o link show veth${CT}i0 | grep -q "master vmbr0"'
 check "inside: hostname ct1" [ "$(nsenter -t "$PID" -u hostname 2>/dev/null)" = ct1 ]
 check "inside: eth0 has 10.10.0.2/24 with hwaddr" eval 'nsenter -t "$PID" -n ip addr show eth0 2>/dev/null | grep -q "inet 10.10.0.2/24" && nsenter -t "$PID" -n ip link show eth0 | grep -qi "$HW"'
@@ -286,7 +292,7 @@ if [ "$TASK_EXIT" = OK ]; then
     api GET "/nodes/$NODE/lxc/$U/status/current"
     UPID_=$(jget .data.pid)
     check "unprivileged CT runs in a user namespace mapping 0 to 100000" eval '[ -n "$UPID_" ] && awk '\''$1==0 && $2==100000 && $3==65536 {f=1} END {exit !f}'\'' /proc/$UPID_/uid_map'
-    check "its LXC config has the idmap and the userns include" eval 'grep -qx "lxc.idmap = u 0 100000 65536" /var/lib/lxc/$U/config && grep -qx "lxc.include = /usr/share/lxc/config/alpine.userns.conf" /var/lib/lxc/$U/config'
+    check "its LXC config has the idmap and the userns include" eval 'grep -qx "lxc.idmap = u 0 100000 65536" /var/lib/lxc/$U/config && grep -qx "$(lxc_include alpine userns)" /var/lib/lxc/$U/config'
     run_task POST "/nodes/$NODE/lxc/$U/status/stop"
 else
     echo "# SKIP: an unprivileged container does not start in this sandbox: $TASK_EXIT"

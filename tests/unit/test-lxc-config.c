@@ -304,6 +304,24 @@ static void test_generate_v1_minimal(void **state) {
     );
 }
 
+/* an ostype whose distribution files are not installed: the generic ones instead */
+static void test_generate_missing_ostype_files(void **state) {
+    (void) state;
+    _cleanup_free_ char *err = NULL;
+    _cleanup_free_ char *out =
+        generate("rootfs: /srv/ct/rootfs\nostype: alpine\nunprivileged: 1\n", 2, &err);
+    if (!out)
+        fail_msg("generate failed: %s", err ?: "?");
+    assert_non_null(strstr(
+        out,
+        "lxc.arch = amd64\n"
+        "lxc.include = /usr/share/lxc/config/common.conf\n"
+        "lxc.include = /usr/share/lxc/config/userns.conf\n"
+        "lxc.idmap = u 0 100000 65536\n"
+    ));
+    assert_null(strstr(out, "alpine"));
+}
+
 static void test_generate_errors(void **state) {
     (void) state;
     static const struct {
@@ -335,6 +353,7 @@ int main(void) {
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_generate_v2),
         cmocka_unit_test(test_generate_v1_minimal),
+        cmocka_unit_test(test_generate_missing_ostype_files),
         cmocka_unit_test(test_generate_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
