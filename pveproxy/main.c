@@ -101,7 +101,7 @@ static int pp_setup(sd_event *e, void *ud) {
     int r = pp_server_start(s, e);
     if (r < 0)
         return pve_daemon_error_errno(r, "unable to start workers - %m");
-    log_info("listening on port %u (%u workers)", s->port, s->config->max_workers);
+    log_info("listening on port %u (%u workers)", s->port, pp_server_workers(s));
     return 0;
 }
 

@@ -72,7 +72,7 @@ int pp_server_check(PpServer *s, bool verbose) {
         printf(
             "LISTEN_IP=%s\nPOLICY=%s\nCOMPRESSION=%d\nMAX_WORKERS=%u\nTLS=%s\n",
             s->config->listen_ip ?: "::", s->config->policy_allow ? "allow" : "deny",
-            s->config->compression, s->config->max_workers, s->tls_priorities
+            s->config->compression, pp_server_workers(s), s->tls_priorities
         );
     return 0;
 }
@@ -470,8 +470,12 @@ static int worker_main(unsigned index, void *ud) {
     return r;
 }
 
+unsigned pp_server_workers(const PpServer *s) {
+    return proxy_config_workers(s->config, sysconf(_SC_NPROCESSORS_ONLN));
+}
+
 int pp_server_start(PpServer *s, sd_event *e) {
-    return prefork_new(e, s->config->max_workers, worker_main, s, &s->pool);
+    return prefork_new(e, pp_server_workers(s), worker_main, s, &s->pool);
 }
 
 int pp_server_reload(PpServer *s) {

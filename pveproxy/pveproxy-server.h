@@ -70,6 +70,8 @@ typedef struct PpServer {
 int pp_server_check(PpServer *s, bool verbose);
 /* As root: config, certificates, access log, socket, router. */
 int pp_server_init(PpServer *s);
+/* How many workers run: MAX_WORKERS, else one per CPU, 2 to 3 (proxy_config_workers()). */
+unsigned pp_server_workers(const PpServer *s);
 /* After the drop: start the workers. */
 int pp_server_start(PpServer *s, sd_event *e);
 /* SIGHUP: re-read certificate and config, fresh workers. */

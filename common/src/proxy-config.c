@@ -187,6 +187,7 @@ static int apply(ProxyConfig *c, const Err *e, unsigned line, const char *key, c
         if (!*v || *end || n < 1 || n > 127)
             return fail(e, line, "MAX_WORKERS: value '%s' must be between 1 and 127", v);
         c->max_workers = (unsigned) n;
+        c->max_workers_set = true;
         return 0;
     }
     return 0; /* other settings in the same file */
@@ -310,4 +311,12 @@ bool proxy_config_client_allowed(const ProxyConfig *c, const char *address) {
     if (deny && !allow)
         return false;
     return c->policy_allow;
+}
+
+unsigned proxy_config_workers(const ProxyConfig *c, long ncpus) {
+    if (c->max_workers_set)
+        return c->max_workers;
+    if (ncpus < 2)
+        return 2;
+    return ncpus < PROXY_DEFAULT_MAX_WORKERS ? (unsigned) ncpus : PROXY_DEFAULT_MAX_WORKERS;
 }

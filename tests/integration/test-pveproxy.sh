@@ -67,6 +67,10 @@ check "pveproxy status: running" [ "$st" = running ]
 workers=$(ps --ppid "$pp_pid" -o pid= | tr -d ' ')
 uids=$(for w in $pp_pid $workers; do awk '/^Uid:/ {print $2}' "/proc/$w/status"; done | sort -u)
 check "supervisor and workers run as www-data" [ "$uids" = "$(id -u www-data)" ]
+# no MAX_WORKERS in the settings: one worker per CPU, 2 to 3
+ncpu=$(nproc)
+want=$((ncpu < 2 ? 2 : ncpu > 3 ? 3 : ncpu))
+check "MAX_WORKERS unset: $want workers on $ncpu CPUs" [ "$(wc -w <<<"$workers")" = "$want" ]
 if setpriv --reuid=www-data --regid=www-data --init-groups cat "$MNT/priv/authkey.key" >/dev/null 2>&1; then
     not_ok "www-data cannot read /etc/pve/priv"
 else

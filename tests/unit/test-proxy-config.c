@@ -46,6 +46,13 @@ static void test_defaults(void **state) {
     assert_true(c->honor_cipher_order);
     assert_false(c->disable_tls_1_2);
     assert_int_equal(c->max_workers, 3);
+    assert_false(c->max_workers_set);
+    /* unset: one worker per CPU, 2 to 3 */
+    assert_int_equal(proxy_config_workers(c, 1), 2);
+    assert_int_equal(proxy_config_workers(c, 2), 2);
+    assert_int_equal(proxy_config_workers(c, 3), 3);
+    assert_int_equal(proxy_config_workers(c, 64), 3);
+    assert_int_equal(proxy_config_workers(c, -1), 2); /* sysconf failed */
     assert_string_equal(c->ciphers, PROXY_DEFAULT_CIPHERS);
     assert_true(proxy_config_client_allowed(c, "192.0.2.1"));
     proxy_config_free(c);
@@ -66,6 +73,8 @@ static void test_values(void **state) {
     assert_string_equal(c->listen_ip, "192.0.2.10");
     assert_false(c->compression);
     assert_int_equal(c->max_workers, 8);
+    assert_int_equal(proxy_config_workers(c, 2), 8); /* set: taken as it is */
+    assert_int_equal(proxy_config_workers(c, 64), 8);
     assert_string_equal(c->ciphersuites, "TLS_AES_256_GCM_SHA384");
     assert_true(c->policy_allow);
     assert_true(proxy_config_client_allowed(c, "10.0.0.5"));
