@@ -14,7 +14,8 @@
 # usage (as root): bench/pveproxy/run.sh [--rounds=N] [--duration=S] [--connections=C]
 #                  [--burst=C] [--threads=T] [--workers=W] [--protected=PATH] [BUILD_DIR]
 # Defaults: 3 rounds, 10 s, 64 connections, 500 for the burst run, 2 wrk threads,
-# pveproxy's own MAX_WORKERS default (3; --workers writes MAX_WORKERS to its settings).
+# pveproxy's own worker count (no MAX_WORKERS: one per CPU, 2 to 3; --workers writes
+# MAX_WORKERS to its settings).
 # BUILD_DIR defaults to $PVE_BUILD_ROOT, else build/. Needs wrk and nginx
 # (scripts/deps.sh bench). Prints figures, checks nothing.
 #
@@ -40,7 +41,7 @@ if [ -z "${PVE_API_TEST_NS:-}" ]; then
         --threads=*) BENCH_THREADS=${a#*=} ;;
         --workers=*) BENCH_WORKERS=${a#*=} ;;
         --protected=*) BENCH_PROTECTED=${a#*=} ;;
-        -h | --help) sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "unknown option $a" >&2; exit 2 ;;
         *) PVE_BUILD_ROOT=$a ;;
         esac

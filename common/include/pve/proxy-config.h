@@ -48,7 +48,7 @@ typedef struct ProxyConfig {
  * one per CPU between 2 and PROXY_DEFAULT_MAX_WORKERS (upstream's fixed default of 3, which
  * hosts with 3 or more CPUs keep). A worker is one event loop; more of them than CPUs only
  * take turns on the same CPUs, and every connection of a worker that waits for a CPU waits
- * with it (bench/pveproxy: p99 13 ms with 3 workers against 9 ms with 2 on 2 CPUs). Two
+ * with it (bench/pveproxy: p99 12.6 ms with 3 workers against 9.5 ms with 2 on 2 CPUs). Two
  * at least, so that one busy worker never holds up every client.
  */
 unsigned proxy_config_workers(const ProxyConfig *c, long ncpus);
