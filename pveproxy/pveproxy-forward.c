@@ -316,18 +316,20 @@ static void on_abort(HttpRequest *req, void *userdata) {
 /* ---- requests ----------------------------------------------------------------------------------
  */
 
-int forwarder_node_address(const char *node, char **ret) {
+int forwarder_node_address(const char *node, char **ret, bool *ret_offline) {
     _cleanup_free_ char *info = NULL;
     int r = cfs_ipc_get_cluster_info(&info, NULL);
     if (r < 0)
         return r;
     json_t *j = json_loads(info, 0, NULL);
-    const char *ip = json_string_value(
-        json_object_get(json_object_get(json_object_get(j, "nodelist"), node), "ip")
-    );
+    json_t *entry = json_object_get(json_object_get(j, "nodelist"), node);
+    const char *ip = json_string_value(json_object_get(entry, "ip"));
+    json_t *online = json_object_get(entry, "online");
     r = ip ? 0 : -ENOENT;
     if (ip && !(*ret = strdup(ip)))
         r = -ENOMEM;
+    if (ret_offline)
+        *ret_offline = json_is_integer(online) && json_integer_value(online) == 0;
     json_decref(j);
     return r;
 }
@@ -420,9 +422,20 @@ int forwarder_forward(
     const char *path = http_request_path(req), *query = http_request_query(req);
     int r;
     if (route == API_ROUTE_NODE) {
-        r = forwarder_node_address(node, &addr);
+        bool offline = false;
+        r = forwarder_node_address(node, &addr, &offline);
         if (r < 0)
             return r;
+        if (offline) {
+            /* corosync lost it (its link or the node is down): a connection would only wait
+             * for the timeout (upstream's 30 s) to say the same */
+            _cleanup_free_ char *text = NULL;
+            if (asprintf(&text, "node '%s' is offline (not in the cluster membership)", node) < 0)
+                return -ENOMEM;
+            log_warning("proxy request failed: %s", text);
+            api_server_reply(s, req, 595, text, NULL, NULL, 0, NULL, call->user);
+            return 0;
+        }
         bool v6 = strchr(addr, ':') != NULL;
         r = asprintf(
             &url, "https://%s%s%s:%u%s%s%s", v6 ? "[" : "", addr, v6 ? "]" : "", f->peer_port, path,

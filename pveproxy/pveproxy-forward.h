@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * pveproxy-forward: forwarding API requests (api.md §3.6) with libcurl's multi interface on
- * the worker's sd_event loop: protected calls to pvedaemon (plain HTTP, no reuse) and calls
- * bound to another node to that node's pveproxy over HTTPS (server certificate checked
- * against the cluster CA and pinned to the node's certificate key, connections reused).
- * The answer goes back verbatim (status, reason, content type and encoding, body);
- * unreachable peers give AnyEvent-style 595/596/597/599 codes with a clear message.
+ * the worker's sd_event loop: protected calls to pvedaemon (plain HTTP; GETs reuse kept-alive
+ * connections) and calls bound to another node to that node's pveproxy over HTTPS (server
+ * certificate checked against the cluster CA and pinned to the node's certificate key,
+ * connections reused). The answer goes back verbatim (status, reason, content type and
+ * encoding, body; buffered, as upstream's proxy does, except pvedaemon's pvestreamfile
+ * downloads, which are streamed). Unreachable peers give AnyEvent-style 595/596/597/599 codes
+ * with a clear message; a node that .members shows offline gets 595 at once instead of a wait
+ * for the timeout.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 #include "pve/api-server.h"
@@ -37,5 +41,6 @@ int forwarder_forward(
     const char *node
 );
 
-/* The address of a cluster node from pmxcfs (.members), malloc'd; -ENOENT if unknown. */
-int forwarder_node_address(const char *node, char **ret);
+/* The address of a cluster node from pmxcfs (.members), malloc'd; -ENOENT if unknown.
+ * *ret_offline (may be NULL): .members says the node is not in the corosync membership. */
+int forwarder_node_address(const char *node, char **ret, bool *ret_offline);

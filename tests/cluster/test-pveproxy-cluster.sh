@@ -8,7 +8,8 @@
 # node 3; GETs for node 3 sent to node 1 are forwarded over HTTPS (CA-checked, key pinned) and
 # answered by node 3 (its own /etc/timezone, its access log); a protected POST for node 3 runs
 # node 3's power command and no other; a stopped peer gives 595 at once, a cut link a 59x after
-# the 30 s forward timeout, while other requests through the same proxy are still answered;
+# the 30 s forward timeout, while other requests through the same proxy are still answered,
+# and once node 1's .members shows node 3 offline, a 595 at once;
 # PVEDisableProxy on a request that needs another hop gives 500 "proxy loop detected"; a wrong
 # pinned key is refused. TAP on stdout; exit 0, 1 or 77 (skip).
 
@@ -263,6 +264,13 @@ check "node 3 cut off: node 1 answers 59x with a message within the forward time
 echo "# cut link: $CODE $REASON after ${SECS}s"
 check "node 1's access log has the failed request with its status" \
     log_has 1 "\"GET /api2/json/nodes/node3/status HTTP/1.1\" $CODE"
+# once corosync has dropped node 3, node 1 no longer waits for the timeout: 595 at once
+node3_offline_on_1() { node_exec 1 cat /etc/pve/.members | jq -e '.nodelist.node3.online == 0' >/dev/null; }
+wait_until 20 node3_offline_on_1 || diag "node 1's .members still shows node 3 online"
+req 1 GET /nodes/node3/status
+check "node 3 offline in node 1's .members: 595 naming it within 2 s (${SECS}s)" \
+    eval '[ "$CODE" = 595 ] && grep -q "node .node3. is offline" <<<"$REASON" && [ "$SECS" -le 2 ]'
+echo "# offline node: $CODE $REASON after ${SECS}s"
 
 link_heal 3
 wait_until 30 all_quorate 1 2 3 || bail "node 3 did not rejoin"
