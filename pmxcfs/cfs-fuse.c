@@ -4,7 +4,9 @@
  * and attributes are cached by the kernel (entry/attr timeouts, keep_cache) and FLUSH is
  * answered with ENOSYS once so the kernel stops sending it; every change that does not come
  * through this mount is pushed out with explicit invalidations (cfs_fuse_invalidate_*).
- * Generated dot-files stay direct_io so they are regenerated on every open.
+ * Generated dot-files stay direct_io so they are regenerated on every open. In a cluster, the
+ * answer to a replicated operation leaves from the thread that applies its own delivery
+ * (submit_reply), so the caller does not wait for this FUSE thread to be woken first.
  */
 #define FUSE_USE_VERSION 312
 #include "cfs-fuse.h"
@@ -226,8 +228,40 @@ static uint32_t now32(void) {
 /* Hand a mutation to the cluster layer, or apply it locally as writer 0. */
 static int submit(CfsFuse *f, const MemdbOp *op) {
     if (f->cfg.submit)
-        return f->cfg.submit(f->cfg.submit_userdata, op);
+        return f->cfg.submit(f->cfg.submit_userdata, op, NULL, NULL);
     return memdb_apply(f->cfg.memdb, op, 0, now32());
+}
+
+/*
+ * Submit and answer: reply(ctx, result) sends the FUSE answer. In a cluster the delivering
+ * thread runs it as soon as the operation's own delivery is applied, so the caller's
+ * syscall returns without first waking this FUSE thread; otherwise it runs here. Either way
+ * it runs exactly once, and ctx (on this thread's stack) outlives it.
+ */
+static void
+submit_reply(CfsFuse *f, const MemdbOp *op, void (*reply)(void *ctx, int r), void *ctx) {
+    bool ran = false;
+    int r;
+    if (f->cfg.submit)
+        r = f->cfg.submit(f->cfg.submit_userdata, op, &(CfsSubmitDone){reply, ctx}, &ran);
+    else
+        r = memdb_apply(f->cfg.memdb, op, 0, now32());
+    if (!ran)
+        reply(ctx, r);
+}
+
+/* Answers for submit_reply. */
+typedef struct ReplyCtx {
+    fuse_req_t req;
+    fuse_ino_t parent; /* mkdir: the entry to look up */
+    const char *name;
+    const char *path; /* create: the file to answer with */
+    struct fuse_file_info *fi;
+    size_t size; /* write: bytes written */
+} ReplyCtx;
+
+static void reply_status(void *ctx, int r) {
+    fuse_reply_err(((ReplyCtx *) ctx)->req, r < 0 ? -r : 0);
 }
 
 static int check_writable(CfsFuse *f) {
@@ -389,6 +423,14 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
         fuse_reply_readlink(req, f->link_target[i]);
 }
 
+static void reply_made_entry(void *ctx, int r) {
+    ReplyCtx *c = ctx;
+    if (r < 0)
+        fuse_reply_err(c->req, -r);
+    else
+        op_lookup(c->req, c->parent, c->name);
+}
+
 static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir) {
     CfsFuse *f = fs_of(req);
     _cleanup_free_ char *path = NULL;
@@ -399,10 +441,11 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool
     }
     if ((r = check_writable(f)) < 0 || (r = child_path(f, parent, name, &path)) < 0)
         goto fail;
-    r = submit(f, &(MemdbOp){.type = dir ? MEMDB_OP_MKDIR : MEMDB_OP_CREATE, .path = path});
-    if (r < 0)
-        goto fail;
-    op_lookup(req, parent, name);
+    ReplyCtx c = {.req = req, .parent = parent, .name = name};
+    submit_reply(
+        f, &(MemdbOp){.type = dir ? MEMDB_OP_MKDIR : MEMDB_OP_CREATE, .path = path},
+        reply_made_entry, &c
+    );
     return;
 fail:
     fuse_reply_err(req, -r);
@@ -413,29 +456,40 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
     make_entry(req, parent, name, true);
 }
 
+static void reply_created(void *ctx, int r) {
+    ReplyCtx *c = ctx;
+    CfsFuse *f = fs_of(c->req);
+    MemdbStat ms;
+    if (r >= 0)
+        r = memdb_stat(f->cfg.memdb, c->path, &ms);
+    if (r < 0) {
+        fuse_reply_err(c->req, -r);
+        return;
+    }
+    struct fuse_entry_param e = {0};
+    fill_stat(f, &ms, &e.attr);
+    e.ino = ms.inode + 1;
+    e.generation = 1;
+    e.attr_timeout = e.entry_timeout = f->cfg.cache_timeout;
+    c->fi->keep_cache = 1;
+    fuse_reply_create(c->req, &e, c->fi);
+}
+
 static void op_create(
     fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi
 ) {
     (void) mode;
     CfsFuse *f = fs_of(req);
     _cleanup_free_ char *path = NULL;
-    MemdbStat ms;
     int r;
     if (parent == FUSE_ROOT_ID && plug_by_name(f, name) >= 0) {
         r = -EEXIST;
         goto fail;
     }
-    if ((r = check_writable(f)) < 0 || (r = child_path(f, parent, name, &path)) < 0 ||
-        (r = submit(f, &(MemdbOp){.type = MEMDB_OP_CREATE, .path = path})) < 0 ||
-        (r = memdb_stat(f->cfg.memdb, path, &ms)) < 0)
+    if ((r = check_writable(f)) < 0 || (r = child_path(f, parent, name, &path)) < 0)
         goto fail;
-    struct fuse_entry_param e = {0};
-    fill_stat(f, &ms, &e.attr);
-    e.ino = ms.inode + 1;
-    e.generation = 1;
-    e.attr_timeout = e.entry_timeout = f->cfg.cache_timeout;
-    fi->keep_cache = 1;
-    fuse_reply_create(req, &e, fi);
+    ReplyCtx c = {.req = req, .path = path, .fi = fi};
+    submit_reply(f, &(MemdbOp){.type = MEMDB_OP_CREATE, .path = path}, reply_created, &c);
     return;
 fail:
     fuse_reply_err(req, -r);
@@ -447,9 +501,12 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name) {
     int r;
     if (parent == FUSE_ROOT_ID && plug_by_name(f, name) >= 0)
         r = -EACCES;
-    else if ((r = check_writable(f)) >= 0 && (r = child_path(f, parent, name, &path)) >= 0)
-        r = submit(f, &(MemdbOp){.type = MEMDB_OP_DELETE, .path = path});
-    fuse_reply_err(req, r < 0 ? -r : 0);
+    else if ((r = check_writable(f)) >= 0 && (r = child_path(f, parent, name, &path)) >= 0) {
+        ReplyCtx c = {.req = req};
+        submit_reply(f, &(MemdbOp){.type = MEMDB_OP_DELETE, .path = path}, reply_status, &c);
+        return;
+    }
+    fuse_reply_err(req, -r);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
@@ -490,7 +547,9 @@ static void op_rename(
             goto out;
         }
     }
-    r = submit(f, &(MemdbOp){.type = MEMDB_OP_RENAME, .path = from, .to = to});
+    ReplyCtx c = {.req = req};
+    submit_reply(f, &(MemdbOp){.type = MEMDB_OP_RENAME, .path = from, .to = to}, reply_status, &c);
+    return;
 out:
     fuse_reply_err(req, r < 0 ? -r : 0);
 }
@@ -564,6 +623,14 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
         fuse_reply_buf(req, buf, (size_t) n);
 }
 
+static void reply_written(void *ctx, int r) {
+    ReplyCtx *c = ctx;
+    if (r < 0)
+        fuse_reply_err(c->req, -r);
+    else
+        fuse_reply_write(c->req, c->size);
+}
+
 static void op_write(
     fuse_req_t req,
     fuse_ino_t ino,
@@ -585,20 +652,22 @@ static void op_write(
     } else {
         _cleanup_free_ char *path = NULL;
         if ((r = check_writable(f)) >= 0 &&
-            (r = memdb_inode_path(f->cfg.memdb, ino - 1, &path)) >= 0)
-            r = submit(
-                f, &(MemdbOp
-                   ){.type = MEMDB_OP_WRITE,
-                     .path = path,
-                     .offset = (uint64_t) off,
-                     .data = buf,
-                     .size = size}
+            (r = memdb_inode_path(f->cfg.memdb, ino - 1, &path)) >= 0) {
+            ReplyCtx c = {.req = req, .size = size};
+            submit_reply(
+                f,
+                &(MemdbOp
+                ){.type = MEMDB_OP_WRITE,
+                  .path = path,
+                  .offset = (uint64_t) off,
+                  .data = buf,
+                  .size = size},
+                reply_written, &c
             );
+            return;
+        }
     }
-    if (r < 0)
-        fuse_reply_err(req, -r);
-    else
-        fuse_reply_write(req, size);
+    reply_written(&(ReplyCtx){.req = req, .size = size}, r);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {

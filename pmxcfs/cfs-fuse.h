@@ -28,6 +28,12 @@ typedef struct CfsPlugFile {
     void *userdata;
 } CfsPlugFile;
 
+/* A submitted operation's completion: r is its result (0 or a negative errno). */
+typedef struct CfsSubmitDone {
+    void (*fn)(void *ctx, int r);
+    void *ctx;
+} CfsSubmitDone;
+
 typedef struct CfsFuseConfig {
     Memdb *memdb;
     const char *nodename;
@@ -39,8 +45,12 @@ typedef struct CfsFuseConfig {
     void *userdata;
     double cache_timeout; /* kernel entry/attr cache, seconds */
     /* Route a mutation: NULL = apply to memdb now as writer 0 (local mode). The cluster layer
-     * sets this to multicast the operation and return the result of its own delivery. */
-    int (*submit)(void *submit_userdata, const MemdbOp *op);
+     * sets this to multicast the operation and return the result of its own delivery. With
+     * done, it may call done->fn(done->ctx, result) on the thread that learns the result
+     * (before returning it) and then sets *ret_done_ran: the FUSE answer leaves from there
+     * without waking the waiting FUSE thread first. */
+    int (*submit
+    )(void *submit_userdata, const MemdbOp *op, const CfsSubmitDone *done, bool *ret_done_ran);
     void *submit_userdata;
 } CfsFuseConfig;
 

@@ -416,11 +416,14 @@ CfsService *dcdb_service(Dcdb *d) {
     return &d->service;
 }
 
-int dcdb_submit(void *dcdb, const MemdbOp *op) {
+int dcdb_submit(void *dcdb, const MemdbOp *op, const CfsSubmitDone *done, bool *ret_done_ran) {
     Dcdb *d = dcdb;
     _cleanup_free_ void *msg = NULL;
     size_t len;
     int r, result = 0;
+
+    if (ret_done_ran)
+        *ret_done_ran = false;
 
     if (op->type == MEMDB_OP_MTIME && op->offset == 0 && memdb_path_is_lockdir(op->path)) {
         /* A lock break request: the lowest node decides; the utime itself fails. */
@@ -432,9 +435,11 @@ int dcdb_submit(void *dcdb, const MemdbOp *op) {
     if ((r = dcdb_encode_op(op, &msg, &len)) < 0)
         return r;
     struct iovec v = {.iov_base = msg, .iov_len = len};
+    DfsmDone dd = {.fn = done ? done->fn : NULL, .ctx = done ? done->ctx : NULL};
     r = dfsm_send_message_sync(
         d->dfsm, (uint16_t) op->type, &v, 1,
-        d->cfg.timeout_ms ? d->cfg.timeout_ms : DCDB_DEFAULT_TIMEOUT_MS, &result
+        d->cfg.timeout_ms ? d->cfg.timeout_ms : DCDB_DEFAULT_TIMEOUT_MS, done ? &dd : NULL,
+        ret_done_ran, &result
     );
     if (r == -ETIMEDOUT)
         log_warning(

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 
+#include "cfs-fuse.h"
 #include "cluster-loop.h"
 #include "memdb.h"
 #include "status.h"
@@ -54,8 +55,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Dcdb *, dcdb_free);
 
 /* The CfsService for the cluster loop (valid while d lives). */
 CfsService *dcdb_service(Dcdb *d);
-/* CfsFuseConfig.submit: send one mutation through the cluster (userdata = the Dcdb). */
-int dcdb_submit(void *dcdb, const MemdbOp *op);
+/* CfsFuseConfig.submit: send one mutation through the cluster (userdata = the Dcdb); done
+ * runs on the delivering thread when the result arrives in time (see dfsm_send_message_sync). */
+int dcdb_submit(void *dcdb, const MemdbOp *op, const CfsSubmitDone *done, bool *ret_done_ran);
 
 /* Encode / decode a FUSE-operation message (exported for tests). */
 int dcdb_encode_op(const MemdbOp *op, void **ret, size_t *ret_len);

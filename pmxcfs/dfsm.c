@@ -9,6 +9,7 @@
 #include <corosync/cpg.h>
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,7 +46,11 @@ typedef struct Waiter {
     bool done;
     int result;
     int error;
-    pthread_cond_t cond; /* one per waiter: a delivery wakes only its own writer */
+    const DfsmDone *on_done; /* run by whoever completes the waiter, before the post */
+    /* One per waiter: a delivery wakes only its own writer. Posted after the lock is dropped,
+     * so the writer does not wake up only to block on d->lock; a completed waiter is unlinked
+     * first and its writer waits for the post before the Waiter goes away. */
+    sem_t sem;
 } Waiter;
 
 struct Dfsm {
@@ -145,28 +150,54 @@ void dfsm_request_leave(Dfsm *d) {
 
 /* ---- waiters ---------------------------------------------------------------------------- */
 
+/* Caller holds d->lock: mark w done and unlink it; post its semaphore after unlocking. */
+static void finish_waiter_locked(Dfsm *d, Waiter *w, int result, int error) {
+    for (Waiter **p = &d->waiters; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    w->next = NULL;
+    w->done = true;
+    w->result = result;
+    w->error = error;
+}
+
+/* w is done and unlinked: nobody else touches it. Its writer returns after the post. */
+static void waiter_wake(Waiter *w) {
+    if (w->on_done)
+        w->on_done->fn(w->on_done->ctx, w->error ? w->error : w->result);
+    sem_post(&w->sem);
+}
+
 static void complete_waiter(Dfsm *d, uint64_t count, int result, int error) {
+    Waiter *found = NULL;
     pthread_mutex_lock(&d->lock);
     for (Waiter *w = d->waiters; w; w = w->next)
         if (w->count == count) {
-            w->done = true;
-            w->result = result;
-            w->error = error;
-            pthread_cond_signal(&w->cond); /* under the lock: w may vanish right after */
+            found = w;
+            finish_waiter_locked(d, w, result, error);
             break;
         }
     pthread_mutex_unlock(&d->lock);
+    if (found)
+        waiter_wake(found);
 }
 
 static void fail_all_waiters(Dfsm *d, int error) {
     pthread_mutex_lock(&d->lock);
-    for (Waiter *w = d->waiters; w; w = w->next)
-        if (!w->done) {
-            w->done = true;
-            w->error = error;
-            pthread_cond_signal(&w->cond);
-        }
+    Waiter *list = d->waiters;
+    d->waiters = NULL;
+    for (Waiter *w = list; w; w = w->next) {
+        w->done = true;
+        w->error = error;
+    }
     pthread_mutex_unlock(&d->lock);
+    while (list) {
+        Waiter *next = list->next; /* read before the post: the writer may return at once */
+        waiter_wake(list);
+        list = next;
+    }
 }
 
 /* ---- sending ---------------------------------------------------------------------------- */
@@ -226,14 +257,22 @@ send_normal(Dfsm *d, uint16_t subtype, const struct iovec *iov, size_t n_iov, Wa
     return r;
 }
 
-static void remove_waiter(Dfsm *d, Waiter *w) {
+/* The writer gives up on w: unlink it unless a delivery already completed it, in which case
+ * wait for that delivery's post so that nothing touches w after we return. */
+static bool waiter_settle(Dfsm *d, Waiter *w) {
     pthread_mutex_lock(&d->lock);
-    for (Waiter **p = &d->waiters; *p; p = &(*p)->next)
-        if (*p == w) {
-            *p = w->next;
-            break;
-        }
+    bool done = w->done;
+    if (!done)
+        for (Waiter **p = &d->waiters; *p; p = &(*p)->next)
+            if (*p == w) {
+                *p = w->next;
+                break;
+            }
     pthread_mutex_unlock(&d->lock);
+    if (done)
+        while (sem_wait(&w->sem) < 0 && errno == EINTR)
+            ;
+    return done;
 }
 
 int dfsm_send_message_sync(
@@ -242,19 +281,22 @@ int dfsm_send_message_sync(
     const struct iovec *iov,
     size_t n_iov,
     unsigned timeout_ms,
+    const DfsmDone *done,
+    bool *ret_done_ran,
     int *ret_result
 ) {
-    Waiter w = {0};
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w.cond, &ca);
-    pthread_condattr_destroy(&ca);
+    Waiter w = {.on_done = done};
+    if (ret_done_ran)
+        *ret_done_ran = false;
+    if (sem_init(&w.sem, 0, 0) < 0)
+        return -errno;
     int r = send_normal(d, subtype, iov, n_iov, &w);
     if (r < 0) {
-        remove_waiter(d, &w);
-        pthread_cond_destroy(&w.cond);
-        return r;
+        bool ran = waiter_settle(d, &w); /* a membership loss may have failed it already */
+        if (ret_done_ran)
+            *ret_done_ran = ran && done;
+        sem_destroy(&w.sem);
+        return ran ? (w.error ? w.error : r) : r;
     }
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -262,15 +304,15 @@ int dfsm_send_message_sync(
     deadline.tv_sec += (time_t) (ns / 1000000000u);
     deadline.tv_nsec = (long) (ns % 1000000000u);
 
-    pthread_mutex_lock(&d->lock);
-    while (!w.done)
-        if (pthread_cond_timedwait(&w.cond, &d->lock, &deadline) == ETIMEDOUT)
-            break;
-    bool done = w.done;
-    pthread_mutex_unlock(&d->lock);
-    remove_waiter(d, &w);
-    pthread_cond_destroy(&w.cond);
-    if (!done)
+    int w_r;
+    while ((w_r = sem_clockwait(&w.sem, CLOCK_MONOTONIC, &deadline)) < 0 && errno == EINTR)
+        ;
+    /* Woken by the post: w is done and unlinked. Timed out: settle the race with a delivery. */
+    bool completed = w_r == 0 || waiter_settle(d, &w);
+    sem_destroy(&w.sem);
+    if (ret_done_ran)
+        *ret_done_ran = completed && done;
+    if (!completed)
         return -ETIMEDOUT;
     if (w.error)
         return w.error;
@@ -340,8 +382,6 @@ static void drop_queue(Dfsm *d, int error) {
 }
 
 static void reset_round(Dfsm *d) {
-    for (size_t i = 0; i < d->n_states_received && d->states; i++) {
-    }
     if (d->states)
         for (size_t i = 0; i < d->n_members; i++) {
             free(d->states[i].data);

@@ -113,14 +113,25 @@ int dfsm_dispatch(Dfsm *d);
 /* Leave the group and disconnect; waiting senders get -ENOTCONN. */
 void dfsm_finalize(Dfsm *d);
 
+/* Runs on the thread that learns a sent message's outcome (its own delivery, or a lost
+ * membership), before the sender wakes up, so the sender's answer can leave at once. r is the
+ * application's result of the delivery, or a negative error. */
+typedef struct DfsmDone {
+    void (*fn)(void *ctx, int r);
+    void *ctx;
+} DfsmDone;
+
 /* Multicast a normal message and wait (up to timeout_ms) for its own delivery; the
- * application's result is returned in *ret_result. */
+ * application's result is returned in *ret_result. With done, done->fn runs exactly when the
+ * outcome is known before the timeout, and *ret_done_ran says whether it did. */
 int dfsm_send_message_sync(
     Dfsm *d,
     uint16_t subtype,
     const struct iovec *iov,
     size_t n_iov,
     unsigned timeout_ms,
+    const DfsmDone *done,
+    bool *ret_done_ran,
     int *ret_result
 );
 /* Multicast a normal message without waiting. */
