@@ -14,7 +14,8 @@
  * queued by every member and applied by every member once the round completes, at the same
  * point of the total order. Messages still queued when the next membership change arrives are
  * dropped by every member, and a sender waiting for one gets -EAGAIN: such an operation was
- * applied nowhere. Waiting is bounded (-ETIMEDOUT), so writers never hang forever.
+ * applied nowhere. Waiting is bounded (-ETIMEDOUT), so writers never hang forever; a timed-out
+ * message may still be delivered later, to every member alike.
  *
  * Wire headers (host byte order, as upstream): base {u16 type, u16 subtype, u32 protocol
  * version, u32 time, u32 reserved}; normal messages add u64 count; state messages add the

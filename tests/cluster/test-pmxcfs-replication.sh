@@ -5,9 +5,10 @@
 # every node before the writer's call returns, concurrent creates of one name give exactly one
 # success, a 2|3 partition of 5 nodes leaves the minority read-only while the majority writes,
 # healing converges every node to the majority's tree (config.db dumps compared), a node with a
-# stale or deleted database catches up, a pmxcfs SIGKILLed during a write stream loses no
-# acknowledged write, locks, VMID uniqueness, .members/.vmlist, kv and the cluster log
-# propagate. TAP on stdout; exit 0, 1 or 77 (skip).
+# stale or deleted database catches up, a write with corosync frozen times out and stays
+# consistent, a pmxcfs SIGKILLed during a write stream loses no acknowledged write, locks,
+# VMID uniqueness, .members/.vmlist, kv and the cluster log propagate. TAP on stdout; exit 0,
+# 1 or 77 (skip).
 
 # shellcheck disable=SC2016 # checks are eval strings
 set -u
@@ -154,6 +155,22 @@ node_start_corosync 3
 check "node 3 rejoins after corosync restarts" eval 'wait_until 20 all_quorate 1 2 3'
 node_exec 1 sh -c 'echo after-rejoin > /etc/pve/rejoin.cfg'
 check "and receives new writes" eval 'wait_until 5 same_on rejoin.cfg after-rejoin 3'
+
+# A delivery that never comes (corosync frozen, not gone): the writer gets ETIMEDOUT after
+# --cluster-timeout (15 s here) instead of hanging. Such a write's outcome is unknown to its
+# writer, but the cluster stays consistent: once corosync runs again it is on every node or none.
+frozen_consistent() { missing_on frozen.cfg 1 2 3 || same_on frozen.cfg x 1 2 3; }
+cpid=$(node_daemon_pid 3 corosync)
+kill -STOP "$cpid"
+t0=$(cluster_now_ms)
+err=$(node_exec 3 sh -c 'echo x > /etc/pve/frozen.cfg' 2>&1)
+rc=$?
+dt=$(($(cluster_now_ms) - t0))
+kill -CONT "$cpid"
+check "with corosync frozen, a write on node 3 fails with ETIMEDOUT after the cluster timeout (${dt} ms)" \
+    eval '[ $rc -ne 0 ] && [ $dt -ge 14000 ] && [ $dt -lt 25000 ] && [[ $err == *"timed out"* ]]'
+check "corosync running again: all nodes quorate" eval 'wait_until 30 all_quorate 1 2 3'
+check "the timed-out write is on every node or on none" eval 'wait_until 5 frozen_consistent'
 
 # SIGKILL of pmxcfs on node 3 during a write stream from node 1: no acknowledged write lost.
 node_exec 1 sh -c 'i=0; while [ $i -lt 200 ]; do echo "v$i" > /etc/pve/stream.cfg && echo $i > /tmp/pvet-ack-'"$CLUSTER_ID"'; i=$((i+1)); done' &
