@@ -42,6 +42,7 @@ typedef struct HandleLink {
 typedef struct Inval {
     struct Inval *next;
     bool all;
+    bool content_only; /* keep the directory entry, drop the inode's attributes and data */
     char path[];
 } Inval;
 
@@ -959,14 +960,14 @@ void cfs_fuse_exit(CfsFuse *f) {
     }
 }
 
-static void invalidate_path_now(CfsFuse *f, const char *path) {
+static void invalidate_path_now(CfsFuse *f, const char *path, bool content_only) {
     MemdbStat parent, self;
     const char *slash = strrchr(path, '/');
     _cleanup_free_ char *dir = slash ? strndup(path, (size_t) (slash - path)) : strdup("");
     const char *name = slash ? slash + 1 : path;
     if (!dir || !*name)
         return;
-    if (memdb_stat(f->cfg.memdb, dir, &parent) == 0)
+    if (!content_only && memdb_stat(f->cfg.memdb, dir, &parent) == 0)
         (void) fuse_lowlevel_notify_inval_entry(f->se, parent.inode + 1, name, strlen(name));
     if (memdb_stat(f->cfg.memdb, path, &self) == 0)
         (void) fuse_lowlevel_notify_inval_inode(f->se, self.inode + 1, 0, 0);
@@ -1010,7 +1011,7 @@ static void *inval_worker(void *userdata) {
             if (i->all)
                 invalidate_all_now(f);
             else
-                invalidate_path_now(f, i->path);
+                invalidate_path_now(f, i->path, i->content_only);
         }
         free(i);
         pthread_mutex_lock(&f->inval_lock);
@@ -1019,12 +1020,13 @@ static void *inval_worker(void *userdata) {
     return NULL;
 }
 
-static void queue_inval(CfsFuse *f, const char *path) {
+static void queue_inval(CfsFuse *f, const char *path, bool content_only) {
     size_t len = path ? strlen(path) : 0;
     Inval *i = calloc(1, sizeof *i + len + 1);
     if (!i)
         return; /* the attribute timeout still bounds how long a stale entry lives */
     i->all = !path;
+    i->content_only = content_only;
     if (path)
         memcpy(i->path, path, len + 1);
     pthread_mutex_lock(&f->inval_lock);
@@ -1039,12 +1041,17 @@ static void queue_inval(CfsFuse *f, const char *path) {
 
 void cfs_fuse_invalidate_path(CfsFuse *f, const char *path) {
     if (f)
-        queue_inval(f, path);
+        queue_inval(f, path, false);
+}
+
+void cfs_fuse_invalidate_content(CfsFuse *f, const char *path) {
+    if (f)
+        queue_inval(f, path, true);
 }
 
 void cfs_fuse_invalidate_all(CfsFuse *f) {
     if (f)
-        queue_inval(f, NULL);
+        queue_inval(f, NULL, false);
 }
 
 void cfs_fuse_invalidate_changed(void *fuse, const char *path) {

@@ -73,6 +73,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CfsFuse *, cfs_fuse_free);
  * Asynchronous: queued for the invalidation thread, so it is safe from any thread, including
  * one that a blocked FUSE request waits for. NULL f is a no-op. */
 void cfs_fuse_invalidate_path(CfsFuse *f, const char *path);
+/* The same for a file whose content and attributes changed but whose name still leads to the
+ * same inode (a write elsewhere): cached directory entries stay valid. */
+void cfs_fuse_invalidate_content(CfsFuse *f, const char *path);
 /* The same as a MemdbChangeFn (userdata = the CfsFuse). */
 void cfs_fuse_invalidate_changed(void *fuse, const char *path);
 /* Drop every cached attribute (e.g. after a quorum change altered all modes). */

@@ -170,7 +170,10 @@ static int on_deliver(
     if (r < 0)
         return r;
     bool local = from.nodeid == dfsm_local_nodeid(d->dfsm) && from.pid == (uint32_t) getpid();
-    if (!local) {
+    if (!local && (op.type == MEMDB_OP_WRITE || op.type == MEMDB_OP_MTIME) &&
+        d->cfg.content_changed)
+        d->cfg.content_changed(d->cfg.changed_userdata, op.path);
+    else if (!local) {
         changed(d, op.path);
         changed(d, op.to);
     }

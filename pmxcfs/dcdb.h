@@ -41,6 +41,9 @@ typedef struct DcdbConfig {
     unsigned timeout_ms; /* 0 = DCDB_DEFAULT_TIMEOUT_MS */
     /* A path changed by another node or by a resync (drop kernel caches, bump counters). */
     MemdbChangeFn changed;
+    /* Optional: another node changed only a file's content or mtime, not which inode its name
+     * leads to (NULL = use changed). Same userdata. */
+    MemdbChangeFn content_changed;
     void *changed_userdata;
     /* corosync.conf was written (local = this node originated it). */
     void (*corosync_conf_changed)(void *userdata, bool local);

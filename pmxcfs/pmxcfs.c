@@ -70,6 +70,12 @@ static void on_remote_change(void *userdata, const char *path) {
     cfs_fuse_invalidate_path(p->fuse, path); /* NULL before the mount: nothing cached yet */
 }
 
+/* Another node wrote into a file: its name still leads to the same inode. */
+static void on_remote_content_change(void *userdata, const char *path) {
+    Pmxcfs *p = userdata;
+    cfs_fuse_invalidate_content(p->fuse, path);
+}
+
 /* Every rrd/ value, ours or a peer's, goes into this node's RRD files (errors are logged). */
 static void write_rrd(void *userdata, const char *key, const char *value) {
     (void) rrd_store_update(userdata, key, value);
@@ -84,6 +90,7 @@ static int add_replication_services(Pmxcfs *p, CfsFuseConfig *cfg) {
         .status = p->status,
         .timeout_ms = p->o.cluster_timeout_ms,
         .changed = on_remote_change,
+        .content_changed = on_remote_content_change,
         .changed_userdata = p,
         .corosync_conf_changed = corosync_sync_changed,
         .corosync_userdata = p->corosync_sync,

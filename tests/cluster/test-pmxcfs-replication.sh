@@ -30,7 +30,10 @@ check_diag() { :; }
 start_pmxcfs() { # i [extra args]
     local i=$1
     shift
-    node_start_daemon "$i" pmxcfs "$PMXCFS" -f --lock-timeout=3 --cluster-timeout=15000 "$@"
+    # Kernel caches kept for 60 s instead of 1 s: every change that reaches another node's
+    # reader within the checks' waits got there by an explicit invalidation.
+    node_start_daemon "$i" pmxcfs "$PMXCFS" -f --lock-timeout=3 --cluster-timeout=15000 \
+        --cache-timeout=60 "$@"
 }
 cfs_quorate() { node_exec "$1" grep -q '"quorate": 1' /etc/pve/.members 2>/dev/null; }
 all_quorate() {
@@ -105,6 +108,13 @@ check "node 3 sees node 2's mtime and size too" \
 node_exec 3 sh -c 'printf "changed\n" > /etc/pve/storage.cfg.tmp && mv /etc/pve/storage.cfg.tmp /etc/pve/storage.cfg'
 check "a tmp+rename save on node 3 replaces the file on node 1 (kernel cache invalidated)" \
     eval 'wait_until 2 same_on storage.cfg changed 1 2'
+# The kernel notices a new size or mtime by itself (auto_inval_data); an in-place write of the
+# same size, with the mtime set back, reaches a reader's cache only by an explicit invalidation.
+node_exec 3 sh -c 'printf "digest AAAA\n" > /etc/pve/same.cfg && touch -d @1000000000 /etc/pve/same.cfg'
+wait_until 2 same_on same.cfg "digest AAAA" 1 2
+node_exec 3 sh -c 'printf "digest BBBB\n" > /etc/pve/same.cfg && touch -d @1000000000 /etc/pve/same.cfg'
+check "an in-place write on node 3 (same size and mtime) replaces nodes 1 and 2's cached content" \
+    eval 'wait_until 2 same_on same.cfg "digest BBBB" 1 2'
 
 # VMID uniqueness across nodes
 node_exec 1 mkdir -p /etc/pve/nodes/node1/qemu-server
