@@ -226,11 +226,17 @@ static uint32_t now32(void) {
     return (uint32_t) time(NULL);
 }
 
-/* Hand a mutation to the cluster layer, or apply it locally as writer 0. */
-static int submit(CfsFuse *f, const MemdbOp *op) {
+/* Hand a mutation to the cluster layer (done: see CfsFuseConfig.submit), or apply it locally
+ * as writer 0. */
+static int
+submit_with(CfsFuse *f, const MemdbOp *op, const CfsSubmitDone *done, bool *ret_done_ran) {
     if (f->cfg.submit)
-        return f->cfg.submit(f->cfg.submit_userdata, op, NULL, NULL);
+        return f->cfg.submit(f->cfg.submit_userdata, op, done, ret_done_ran);
     return memdb_apply(f->cfg.memdb, op, 0, now32());
+}
+
+static int submit(CfsFuse *f, const MemdbOp *op) {
+    return submit_with(f, op, NULL, NULL);
 }
 
 /*
@@ -242,11 +248,7 @@ static int submit(CfsFuse *f, const MemdbOp *op) {
 static void
 submit_reply(CfsFuse *f, const MemdbOp *op, void (*reply)(void *ctx, int r), void *ctx) {
     bool ran = false;
-    int r;
-    if (f->cfg.submit)
-        r = f->cfg.submit(f->cfg.submit_userdata, op, &(CfsSubmitDone){reply, ctx}, &ran);
-    else
-        r = memdb_apply(f->cfg.memdb, op, 0, now32());
+    int r = submit_with(f, op, &(CfsSubmitDone){reply, ctx}, &ran);
     if (!ran)
         reply(ctx, r);
 }

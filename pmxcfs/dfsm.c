@@ -150,19 +150,6 @@ void dfsm_request_leave(Dfsm *d) {
 
 /* ---- waiters ---------------------------------------------------------------------------- */
 
-/* Caller holds d->lock: mark w done and unlink it; post its semaphore after unlocking. */
-static void finish_waiter_locked(Dfsm *d, Waiter *w, int result, int error) {
-    for (Waiter **p = &d->waiters; *p; p = &(*p)->next)
-        if (*p == w) {
-            *p = w->next;
-            break;
-        }
-    w->next = NULL;
-    w->done = true;
-    w->result = result;
-    w->error = error;
-}
-
 /* w is done and unlinked: nobody else touches it. Its writer returns after the post. */
 static void waiter_wake(Waiter *w) {
     if (w->on_done)
@@ -170,18 +157,22 @@ static void waiter_wake(Waiter *w) {
     sem_post(&w->sem);
 }
 
+/* Mark the waiter of message `count` done and unlink it under the lock, wake it after. */
 static void complete_waiter(Dfsm *d, uint64_t count, int result, int error) {
-    Waiter *found = NULL;
+    Waiter *w = NULL;
     pthread_mutex_lock(&d->lock);
-    for (Waiter *w = d->waiters; w; w = w->next)
-        if (w->count == count) {
-            found = w;
-            finish_waiter_locked(d, w, result, error);
+    for (Waiter **p = &d->waiters; *p; p = &(*p)->next)
+        if ((*p)->count == count) {
+            w = *p;
+            *p = w->next;
+            w->done = true;
+            w->result = result;
+            w->error = error;
             break;
         }
     pthread_mutex_unlock(&d->lock);
-    if (found)
-        waiter_wake(found);
+    if (w)
+        waiter_wake(w);
 }
 
 static void fail_all_waiters(Dfsm *d, int error) {
@@ -296,7 +287,7 @@ int dfsm_send_message_sync(
         if (ret_done_ran)
             *ret_done_ran = ran && done;
         sem_destroy(&w.sem);
-        return ran ? (w.error ? w.error : r) : r;
+        return ran && w.error ? w.error : r;
     }
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
