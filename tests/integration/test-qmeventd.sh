@@ -172,10 +172,11 @@ check "VM 100 started" alive "$(vm_pid 100)"
 pid100=$(vm_pid 100)
 check "VM 100: qmeventd got its VMID from -pidfile" wait_until 10 log_has "100: QEMU pid $pid100 connected"
 check "VM 100: guest up" guest_image_wait_up /run/qemu-server/100.qmp 30
-t0=$SECONDS
 check "VM 100: system_powerdown accepted" eval 'guest_qmp /run/qemu-server/100.qmp system_powerdown >/dev/null'
 check "VM 100: QEMU exits after the guest powered off" wait_until 10 dead "$pid100"
-check "VM 100: it quit on request, before the kill timeout" [ $((SECONDS - t0)) -lt 3 ]
+# qmeventd's own verdict, not a wall clock that also counts the TCG guest's power-off
+check "VM 100: it quit on request, before the kill timeout" \
+    wait_until 5 log_has "100: process $pid100 exited before the kill timeout"
 check "VM 100: qm cleanup 100 1 1" wait_until 5 qm_called "100 1 1"
 check "VM 100: no SIGKILL" bash -c "sleep 3.5; ! grep -q '100: process .* SIGKILL' '$LOG'"
 
