@@ -2,7 +2,8 @@
 /*
  * cluster-loop: one thread running an sd-event loop that owns the corosync connections of a
  * clustered pmxcfs (see cluster-loop.h). Per service it keeps three event sources: a one-shot
- * "retry" timer that calls init() (at start, then CLUSTER_LOOP_RETRY_S s after every failure),
+ * "retry" timer that calls init() (at start, then CLUSTER_LOOP_RETRY_S s after every failure,
+ * CLUSTER_LOOP_REJOIN_MS after a service left its group on purpose),
  * the io source on the fd init() returned (priority = the service's), and the optional
  * periodic timer. A failed dispatch, or a hang-up on the fd, finalises the service and arms
  * the retry timer again.
@@ -73,11 +74,15 @@ static int on_service_io(sd_event_source *s, int fd, uint32_t revents, void *use
     (void) s, (void) fd;
 
     int r = ls->svc->dispatch(ls->svc->userdata);
-    if (r < 0)
+    if (r == -ECONNRESET) {
+        log_info("cluster service '%s' left its group to resync; rejoining", ls->svc->name);
+        service_down(ls);
+        service_schedule_retry(ls, CLUSTER_LOOP_REJOIN_MS * 1000ULL);
+    } else if (r < 0)
         service_fail(ls, r, "dispatch");
     else if (revents & (EPOLLHUP | EPOLLERR))
         /* Nothing more will come, and a level-triggered hang-up would spin the loop. */
-        service_fail(ls, -ECONNRESET, "connection");
+        service_fail(ls, -EPIPE, "connection");
     return 0;
 }
 

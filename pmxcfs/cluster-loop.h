@@ -15,6 +15,8 @@
 #include "pve/macro.h"
 
 #define CLUSTER_LOOP_RETRY_S 5
+/* A dispatch() returning -ECONNRESET left on purpose to resync: re-init after this pause. */
+#define CLUSTER_LOOP_REJOIN_MS 500
 
 typedef struct CfsService {
     const char *name;
@@ -22,7 +24,8 @@ typedef struct CfsService {
     void *userdata;
     /* Connect; return the fd to poll, or a negative errno (retried later). */
     int (*init)(void *userdata);
-    /* The fd is readable. A negative return finalises the service and retries init later. */
+    /* The fd is readable. A negative return finalises the service and retries init later
+     * (-ECONNRESET: after CLUSTER_LOOP_REJOIN_MS, else after CLUSTER_LOOP_RETRY_S). */
     int (*dispatch)(void *userdata);
     /* Disconnect (also called at stop). */
     void (*finalize)(void *userdata);

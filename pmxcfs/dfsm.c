@@ -85,6 +85,11 @@ struct Dfsm {
     uint64_t msg_count;
     Waiter *waiters;
     pthread_mutex_t send_lock; /* keeps counter order == multicast order */
+    /* In the group, or out of it only to resync (a requested leave): a sender then waits
+     * for the rejoin instead of failing at once. A failed join clears rejoin_pending. */
+    bool joined;
+    bool rejoin_pending;
+    pthread_cond_t join_cond; /* CLOCK_MONOTONIC; broadcast when either flag changes */
 };
 
 static const char *mode_name(DfsmMode m) {
@@ -266,6 +271,18 @@ static bool waiter_settle(Dfsm *d, Waiter *w) {
     return done;
 }
 
+/* Out of the group only to resync: wait (until the deadline) for the rejoin. Nothing was
+ * sent yet, so giving up here is a known outcome: -ENOTCONN. */
+static int wait_joined(Dfsm *d, const struct timespec *deadline) {
+    int r = 0;
+    pthread_mutex_lock(&d->lock);
+    while (!d->joined && d->rejoin_pending && r == 0)
+        r = pthread_cond_timedwait(&d->join_cond, &d->lock, deadline);
+    bool joined = d->joined;
+    pthread_mutex_unlock(&d->lock);
+    return joined ? 0 : -ENOTCONN;
+}
+
 int dfsm_send_message_sync(
     Dfsm *d,
     uint16_t subtype,
@@ -279,9 +296,19 @@ int dfsm_send_message_sync(
     Waiter w = {.on_done = done};
     if (ret_done_ran)
         *ret_done_ran = false;
+
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    uint64_t ns = (uint64_t) deadline.tv_nsec + (uint64_t) timeout_ms * 1000000u;
+    deadline.tv_sec += (time_t) (ns / 1000000000u);
+    deadline.tv_nsec = (long) (ns % 1000000000u);
+
+    int r = wait_joined(d, &deadline);
+    if (r < 0)
+        return r;
     if (sem_init(&w.sem, 0, 0) < 0)
         return -errno;
-    int r = send_normal(d, subtype, iov, n_iov, &w);
+    r = send_normal(d, subtype, iov, n_iov, &w);
     if (r < 0) {
         bool ran = waiter_settle(d, &w); /* a membership loss may have failed it already */
         if (ret_done_ran)
@@ -289,12 +316,6 @@ int dfsm_send_message_sync(
         sem_destroy(&w.sem);
         return ran && w.error ? w.error : r;
     }
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    uint64_t ns = (uint64_t) deadline.tv_nsec + (uint64_t) timeout_ms * 1000000u;
-    deadline.tv_sec += (time_t) (ns / 1000000000u);
-    deadline.tv_nsec = (long) (ns % 1000000000u);
-
     int w_r;
     while ((w_r = sem_clockwait(&w.sem, CLOCK_MONOTONIC, &deadline)) < 0 && errno == EINTR)
         ;
@@ -732,11 +753,24 @@ int dfsm_new(
     d->mode = DFSM_MODE_START;
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->send_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->join_cond, &ca);
+    pthread_condattr_destroy(&ca);
     *ret = TAKE_PTR(d);
     return 0;
 }
 
-int dfsm_join(Dfsm *d) {
+static void set_joined(Dfsm *d, bool joined, bool rejoin_pending) {
+    pthread_mutex_lock(&d->lock);
+    d->joined = joined;
+    d->rejoin_pending = rejoin_pending;
+    pthread_cond_broadcast(&d->join_cond);
+    pthread_mutex_unlock(&d->lock);
+}
+
+static int join_group(Dfsm *d) {
     struct cpg_name name;
     int fd = -1;
     cs_error_t e;
@@ -775,19 +809,30 @@ int dfsm_join(Dfsm *d) {
     return fd;
 }
 
+int dfsm_join(Dfsm *d) {
+    int fd = join_group(d);
+    /* joined: senders go ahead; failed: corosync is gone, a waiting sender fails now */
+    set_joined(d, fd >= 0, false);
+    return fd;
+}
+
 int dfsm_dispatch(Dfsm *d) {
     if (!d->connected)
         return -ENOTCONN;
     cs_error_t e = cpg_dispatch(d->cpg, CS_DISPATCH_ALL);
     if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
         return -ENOTCONN;
-    if (dfsm_get_mode(d) == DFSM_MODE_LEAVE || dfsm_get_mode(d) == DFSM_MODE_ERROR ||
-        dfsm_get_mode(d) == DFSM_MODE_VERSION_ERROR)
-        return -ECONNRESET; /* the loop finalises us and re-joins after a pause */
+    DfsmMode m = dfsm_get_mode(d);
+    if (m == DFSM_MODE_LEAVE)
+        return -ECONNRESET; /* the loop finalises us and re-joins soon: a resync */
+    if (m == DFSM_MODE_ERROR || m == DFSM_MODE_VERSION_ERROR)
+        return -EPROTO; /* finalised; joining again fails until a restart */
     return 0;
 }
 
 void dfsm_finalize(Dfsm *d) {
+    /* A requested leave (a resync) is followed by a rejoin: senders wait for it. */
+    set_joined(d, false, dfsm_get_mode(d) == DFSM_MODE_LEAVE);
     if (d->connected) {
         struct cpg_name name;
         name.length = (uint32_t) strlen(d->group);
@@ -818,6 +863,7 @@ Dfsm *dfsm_free(Dfsm *d) {
     dfsm_finalize(d);
     pthread_mutex_destroy(&d->lock);
     pthread_mutex_destroy(&d->send_lock);
+    pthread_cond_destroy(&d->join_cond);
     free(d->group);
     free(d);
     return NULL;

@@ -111,7 +111,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Dfsm *, dfsm_free);
 int dfsm_join(Dfsm *d);
 /* Process everything readable on the fd; negative on a lost connection. */
 int dfsm_dispatch(Dfsm *d);
-/* Leave the group and disconnect; waiting senders get -ENOTCONN. */
+/* Leave the group and disconnect; waiting senders get -ENOTCONN. After a requested leave
+ * (a resync), new senders wait for the next dfsm_join instead (see dfsm_send_message_sync). */
 void dfsm_finalize(Dfsm *d);
 
 /* Runs on the thread that learns a sent message's outcome (its own delivery, or a lost
@@ -123,7 +124,9 @@ typedef struct DfsmDone {
 } DfsmDone;
 
 /* Multicast a normal message and wait (up to timeout_ms) for its own delivery; the
- * application's result is returned in *ret_result. With done, done->fn runs exactly when the
+ * application's result is returned in *ret_result. Out of the group, it fails with -ENOTCONN
+ * without sending, at once if the connection was lost, or once the timeout passes or a join
+ * fails if the group was left to resync (it sends as soon as the rejoin succeeds). With done, done->fn runs exactly when the
  * outcome is known before the timeout, and *ret_done_ran says whether it did. */
 int dfsm_send_message_sync(
     Dfsm *d,

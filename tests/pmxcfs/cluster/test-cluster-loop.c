@@ -2,7 +2,8 @@
 /*
  * Unit tests for the cluster loop with fake services on pipes: connect at start, dispatch on
  * readable, priority order, retry of a failing init every CLUSTER_LOOP_RETRY_S seconds,
- * finalise + reconnect after a dispatch error or a hang-up, the periodic timer only while up,
+ * finalise + reconnect after a dispatch error or a hang-up, a quick rejoin after a requested
+ * leave (-ECONNRESET), the periodic timer only while up,
  * and stop from another thread finalising everything. Takes about 2 x CLUSTER_LOOP_RETRY_S.
  */
 #include <fcntl.h>
@@ -61,6 +62,8 @@ static int fake_dispatch(void *userdata) {
     ssize_t n = read(f->pipe[0], buf, sizeof buf);
     if (n > 0 && memchr(buf, 'E', (size_t) n))
         return -EIO;
+    if (n > 0 && memchr(buf, 'R', (size_t) n))
+        return -ECONNRESET; /* left the group on purpose: rejoin soon */
     return 0; /* EOF (n == 0) is reported through EPOLLHUP */
 }
 
@@ -211,8 +214,17 @@ static void test_retry_and_reconnect(void **state) {
     poke(&a, 'x');
     assert_true(WAIT_FOR(atomic_load(&a.dispatches) == 2, 2000));
 
+    /* a requested leave (-ECONNRESET): finalised, rejoined after CLUSTER_LOOP_REJOIN_MS,
+     * long before the retry time */
+    t0 = now_ms();
+    poke(&a, 'R');
+    assert_true(WAIT_FOR(atomic_load(&a.finalizes) == 2, 2000));
+    assert_true(WAIT_FOR(atomic_load(&a.inits) == 4, CLUSTER_LOOP_RETRY_S * 1000 - 1000));
+    assert_true(now_ms() - t0 >= CLUSTER_LOOP_REJOIN_MS - 100);
+    assert_true(WAIT_FOR(cluster_loop_service_up(l, &a.svc), 2000));
+
     l = cluster_loop_stop(l);
-    assert_int_equal(atomic_load(&a.finalizes), 2);
+    assert_int_equal(atomic_load(&a.finalizes), 3);
     assert_int_equal(atomic_load(&h.finalizes), 2);
 }
 
