@@ -187,11 +187,14 @@ int pp_server_init(PpServer *s) {
     for (size_t i = 0; ips && ips[i]; i++)
         free(ips[i]);
     free(ips);
+    /* As upstream, whose `pvecm updatecerts` before the start may fail (no quorum, say): a
+     * certificate that is already there is served, with a warning. */
     if (r < 0)
-        return pve_daemon_error_errno(r, "unable to set up certificates: %s", msg ?: "-");
-    r = load_cert(s);
-    if (r < 0)
-        return r;
+        log_warning("unable to update certificates, trying the existing ones: %s", msg ?: "-");
+    int lr = load_cert(s);
+    if (lr < 0)
+        return r < 0 ? pve_daemon_error_errno(r, "unable to set up certificates: %s", msg ?: "-")
+                     : lr;
     r = open_access_log(s);
     if (r < 0)
         return r;

@@ -249,5 +249,25 @@ out=$("$PVEPROXY" --check 2>&1); rc=$?
 check "--check names the bad line" bash -c '[ "$1" != 0 ] && grep -q "default-pveproxy line 1: COMPRESSION" <<<"$2"' _ "$rc" "$out"
 
 if pveproxy_stop; then ok "pveproxy stops on SIGTERM"; else not_ok "pveproxy stops on SIGTERM"; fi
+
+# certificates that cannot be updated (here an unreadable CA; in a cluster, no quorum) do not
+# keep pveproxy down while a node certificate exists: it is served, with a warning
+printf 'COMPRESSION=1\nLISTEN_IP="127.0.0.1"\n' >"$PVE_PROXY_DEFAULTS"
+cp "$MNT/pve-root-ca.pem" "$TMP/ca.pem"
+echo garbage >"$MNT/pve-root-ca.pem"
+pveproxy_start
+pp_port=$PP_PORT
+check "with a broken CA, pveproxy starts and serves the existing node certificate" \
+    eval '[ "$(served_fp)" = "$fp" ]'
+check "... and warns that it could not update the certificates" \
+    grep -q "unable to update certificates, trying the existing ones: '.*' or '.*' is not a valid PEM file" "$TMP/pp.log"
+pveproxy_stop
+rm "$MNT/nodes/$NODE/pve-ssl.pem"
+PVE_DAEMON_PIDFILE=$TMP/proxyrun/pveproxy.pid "$PVEPROXY" start --foreground --port "$(free_port)" \
+    --www-dir "$TMP/www" >"$TMP/pp2.log" 2>&1
+rc=$?
+check "with a broken CA and no node certificate, start fails naming the CA" \
+    bash -c '[ "$1" != 0 ] && grep -q "unable to set up certificates: .* is not a valid PEM file" "$2"' _ "$rc" "$TMP/pp2.log"
+cp "$TMP/ca.pem" "$MNT/pve-root-ca.pem"
 [ $failed = 0 ] || { echo "# pveproxy log:"; sed 's/^/# /' "$TMP/pp.log"; }
 api_finish
