@@ -486,6 +486,11 @@ int dcdb_new(const DcdbConfig *config, Dcdb **ret) {
     return 0;
 }
 
+void dcdb_shutdown(Dcdb *d) {
+    if (d)
+        dfsm_shutdown(d->dfsm);
+}
+
 Dcdb *dcdb_free(Dcdb *d) {
     if (!d)
         return NULL;

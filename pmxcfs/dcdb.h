@@ -53,6 +53,8 @@ typedef struct DcdbConfig {
 typedef struct Dcdb Dcdb;
 
 int dcdb_new(const DcdbConfig *config, Dcdb **ret);
+/* The daemon stops: writers no longer wait for a rejoin (dfsm_shutdown). */
+void dcdb_shutdown(Dcdb *d);
 Dcdb *dcdb_free(Dcdb *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Dcdb *, dcdb_free);
 

@@ -89,6 +89,7 @@ struct Dfsm {
      * for the rejoin instead of failing at once. A failed join clears rejoin_pending. */
     bool joined;
     bool rejoin_pending;
+    bool shut_down; /* no rejoin will follow any more */
     pthread_cond_t join_cond; /* CLOCK_MONOTONIC; broadcast when either flag changes */
 };
 
@@ -765,7 +766,7 @@ int dfsm_new(
 static void set_joined(Dfsm *d, bool joined, bool rejoin_pending) {
     pthread_mutex_lock(&d->lock);
     d->joined = joined;
-    d->rejoin_pending = rejoin_pending;
+    d->rejoin_pending = rejoin_pending && !d->shut_down;
     pthread_cond_broadcast(&d->join_cond);
     pthread_mutex_unlock(&d->lock);
 }
@@ -807,6 +808,14 @@ static int join_group(Dfsm *d) {
     }
     log_info("%s: joined as node %u", d->group, d->nodeid);
     return fd;
+}
+
+void dfsm_shutdown(Dfsm *d) {
+    pthread_mutex_lock(&d->lock);
+    d->shut_down = true;
+    d->rejoin_pending = false;
+    pthread_cond_broadcast(&d->join_cond);
+    pthread_mutex_unlock(&d->lock);
 }
 
 int dfsm_join(Dfsm *d) {

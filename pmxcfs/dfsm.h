@@ -114,6 +114,9 @@ int dfsm_dispatch(Dfsm *d);
 /* Leave the group and disconnect; waiting senders get -ENOTCONN. After a requested leave
  * (a resync), new senders wait for the next dfsm_join instead (see dfsm_send_message_sync). */
 void dfsm_finalize(Dfsm *d);
+/* No rejoin will follow (the daemon stops): senders waiting for one fail now, and from now on
+ * senders out of the group fail at once. Call before the loop's last dfsm_finalize. */
+void dfsm_shutdown(Dfsm *d);
 
 /* Runs on the thread that learns a sent message's outcome (its own delivery, or a lost
  * membership), before the sender wakes up, so the sender's answer can leave at once. r is the

@@ -126,7 +126,8 @@ static void stop_cluster_loop(Pmxcfs *p) {
 Pmxcfs *pmxcfs_free(Pmxcfs *p) {
     if (!p)
         return NULL;
-    stop_cluster_loop(p); /* before the unmount: its callbacks use the mount */
+    dcdb_shutdown(p->dcdb); /* a writer arriving now must not wait for a rejoin */
+    stop_cluster_loop(p);   /* before the unmount: its callbacks use the mount */
     p->ipc = ipc_server_stop(p->ipc);
     p->fuse = cfs_fuse_free(p->fuse); /* unmounts */
     p->dcdb = dcdb_free(p->dcdb);

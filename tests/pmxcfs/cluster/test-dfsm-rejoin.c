@@ -3,8 +3,9 @@
  * Unit tests for a dfsm sender around a leave, against a fake libcpg (linked in with
  * -Wl,--wrap): a one-member group whose multicasts come back on the next dispatch. A sender
  * that finds the group left on purpose (a resync) waits for the rejoin and gets its delivery's
- * result; a failed rejoin, a rejoin that does not come before the sender's timeout, and a
- * connection that was simply lost (corosync gone) all give -ENOTCONN without sending anything.
+ * result; a failed rejoin, a rejoin that does not come before the sender's timeout, a
+ * shutdown (no rejoin will come), and a connection that was simply lost (corosync gone) all
+ * give -ENOTCONN without sending anything.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -306,6 +307,29 @@ static void test_rejoin_too_late(void **state) {
     dfsm_free(d);
 }
 
+static void test_shutdown_ends_the_wait(void **state) {
+    (void) state;
+    Dfsm *d = joined_group();
+    leave_to_resync(d);
+    Sender s;
+    sender_start(&s, d, 30000);
+    usleep(200 * 1000);
+    assert_false(atomic_load(&s.finished));
+    dfsm_shutdown(d); /* the daemon stops: no rejoin will come */
+    sender_join(&s);
+    assert_int_equal(s.r, -ENOTCONN);
+
+    /* a leave during the shutdown does not make later senders wait */
+    Dfsm *d2 = joined_group();
+    dfsm_shutdown(d2);
+    leave_to_resync(d2);
+    sender_start(&s, d2, 30000);
+    sender_join(&s);
+    assert_int_equal(s.r, -ENOTCONN);
+    dfsm_free(d);
+    dfsm_free(d2);
+}
+
 static void test_lost_connection_fails_at_once(void **state) {
     (void) state;
     Dfsm *d = joined_group();
@@ -324,6 +348,7 @@ int main(void) {
         cmocka_unit_test(test_sender_waits_for_rejoin),
         cmocka_unit_test(test_failed_rejoin_fails_waiting_sender),
         cmocka_unit_test(test_rejoin_too_late),
+        cmocka_unit_test(test_shutdown_ends_the_wait),
         cmocka_unit_test(test_lost_connection_fails_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
