@@ -89,7 +89,7 @@ struct Dfsm {
      * for the rejoin instead of failing at once. A failed join clears rejoin_pending. */
     bool joined;
     bool rejoin_pending;
-    bool shut_down; /* no rejoin will follow any more */
+    bool shut_down;           /* no rejoin will follow any more */
     pthread_cond_t join_cond; /* CLOCK_MONOTONIC; broadcast when either flag changes */
 };
 

@@ -127,10 +127,11 @@ typedef struct DfsmDone {
 } DfsmDone;
 
 /* Multicast a normal message and wait (up to timeout_ms) for its own delivery; the
- * application's result is returned in *ret_result. Out of the group, it fails with -ENOTCONN
- * without sending, at once if the connection was lost, or once the timeout passes or a join
- * fails if the group was left to resync (it sends as soon as the rejoin succeeds). With done, done->fn runs exactly when the
- * outcome is known before the timeout, and *ret_done_ran says whether it did. */
+ * application's result is returned in *ret_result. With done, done->fn runs exactly when the
+ * outcome is known before the timeout, and *ret_done_ran says whether it did.
+ * Out of the group, it fails with -ENOTCONN without sending: at once if the connection was
+ * lost; if the group was left to resync, it waits and sends as soon as the rejoin succeeds,
+ * failing only when the timeout passes first, the join fails or dfsm_shutdown is called. */
 int dfsm_send_message_sync(
     Dfsm *d,
     uint16_t subtype,

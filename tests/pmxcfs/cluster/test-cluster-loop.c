@@ -64,7 +64,7 @@ static int fake_dispatch(void *userdata) {
         return -EIO;
     if (n > 0 && memchr(buf, 'R', (size_t) n))
         return -ECONNRESET; /* left the group on purpose: rejoin soon */
-    return 0; /* EOF (n == 0) is reported through EPOLLHUP */
+    return 0;               /* EOF (n == 0) is reported through EPOLLHUP */
 }
 
 static void fake_finalize(void *userdata) {
