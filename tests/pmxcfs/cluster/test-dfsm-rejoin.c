@@ -245,6 +245,18 @@ static void leave_to_resync(Dfsm *d) {
     dfsm_finalize(d);
 }
 
+/* Leave to resync, then start a sender (timeout_ms) and see that it waits without sending. */
+static Dfsm *waiting_sender(Sender *s, unsigned timeout_ms, int *ret_mcasts_before) {
+    Dfsm *d = joined_group();
+    leave_to_resync(d);
+    *ret_mcasts_before = atomic_load(&cpg.mcasts);
+    sender_start(s, d, timeout_ms);
+    usleep(300 * 1000);
+    assert_false(atomic_load(&s->finished)); /* waiting, not failed with -ENOTCONN */
+    assert_int_equal(atomic_load(&cpg.mcasts), *ret_mcasts_before);
+    return d;
+}
+
 static void test_send_while_joined(void **state) {
     (void) state;
     Dfsm *d = joined_group();
@@ -259,16 +271,9 @@ static void test_send_while_joined(void **state) {
 
 static void test_sender_waits_for_rejoin(void **state) {
     (void) state;
-    Dfsm *d = joined_group();
-    leave_to_resync(d);
-    int before = atomic_load(&cpg.mcasts);
-
     Sender s;
-    sender_start(&s, d, 10000);
-    usleep(300 * 1000);
-    assert_false(atomic_load(&s.finished)); /* waiting, not failed with -ENOTCONN */
-    assert_int_equal(atomic_load(&cpg.mcasts), before);
-
+    int before;
+    Dfsm *d = waiting_sender(&s, 10000, &before);
     assert_true(dfsm_join(d) >= 0);
     dispatch_until_finished(d, &s);
     sender_join(&s);
@@ -280,14 +285,9 @@ static void test_sender_waits_for_rejoin(void **state) {
 
 static void test_failed_rejoin_fails_waiting_sender(void **state) {
     (void) state;
-    Dfsm *d = joined_group();
-    leave_to_resync(d);
-    int before = atomic_load(&cpg.mcasts);
-
     Sender s;
-    sender_start(&s, d, 30000);
-    usleep(200 * 1000);
-    assert_false(atomic_load(&s.finished));
+    int before;
+    Dfsm *d = waiting_sender(&s, 30000, &before);
     cpg.init_result = CS_ERR_LIBRARY; /* corosync went away meanwhile */
     assert_true(dfsm_join(d) < 0);
     sender_join(&s); /* woken by the failed join, long before its 30 s */
@@ -309,15 +309,13 @@ static void test_rejoin_too_late(void **state) {
 
 static void test_shutdown_ends_the_wait(void **state) {
     (void) state;
-    Dfsm *d = joined_group();
-    leave_to_resync(d);
     Sender s;
-    sender_start(&s, d, 30000);
-    usleep(200 * 1000);
-    assert_false(atomic_load(&s.finished));
+    int before;
+    Dfsm *d = waiting_sender(&s, 30000, &before);
     dfsm_shutdown(d); /* the daemon stops: no rejoin will come */
     sender_join(&s);
     assert_int_equal(s.r, -ENOTCONN);
+    assert_int_equal(atomic_load(&cpg.mcasts), before);
 
     /* a leave during the shutdown does not make later senders wait */
     Dfsm *d2 = joined_group();
