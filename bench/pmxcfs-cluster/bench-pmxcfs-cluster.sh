@@ -5,16 +5,19 @@
 # both measured in this run on the same private cluster (tests/cluster/lib.sh: one netns,
 # mount namespace and real corosync per node; no traffic leaves the test namespaces).
 #
-# pmxcfs -f runs on all 3 nodes (quorate), cpg-rtt "member" on nodes 2 and 3. Then, in --rounds
-# alternating rounds on node 1 (so load drift on the machine hits both alike):
+# pmxcfs -f runs on all 3 nodes (quorate), cpg-rtt "member" on nodes 2 and 3 in two groups, and
+# memfs-cpg (the replicated-FUSE ceiling: FUSE + one CPG round trip per mutating operation,
+# nothing else) on node 1. Then, in --rounds alternating rounds on node 1 (so load drift on the
+# machine hits all alike):
 #   (a) cpg-rtt ping: multicast (AGREED) of 1100 bytes until its own delivery, one at a time;
-#   (b) saver: sequential 1 KiB saves (tmp file + rename, as PVE's file_set_contents).
-# --count round trips and --count saves in total; p50/p99 over the pooled samples. Then
+#   (b) saver: sequential 1 KiB saves (tmp file + rename, as PVE's file_set_contents);
+#   (b') the same saves on memfs-cpg.
+# --count round trips and --count saves on each in total; p50/p99 over the pooled samples. Then
 #   (c) one saver per node, each on its own file, for --seconds at once: aggregate saves/s.
 #
 # Usage (root): bench-pmxcfs-cluster.sh [--count=N] [--rounds=R] [--seconds=T] [BUILD_DIR]
 #   defaults 1000, 5, 10. BUILD_DIR (default $PVE_BUILD_ROOT, else <src>/build) holds
-#   pmxcfs/pmxcfs and bench/pmxcfs-cluster/{cpg-rtt,saver}; $PMXCFS overrides the pmxcfs binary.
+#   pmxcfs/pmxcfs and bench/pmxcfs-cluster/{cpg-rtt,memfs-cpg,saver}; $PMXCFS overrides the pmxcfs binary.
 # Prints figures and checks nothing (bench/README.md). Exit 0, 1 (failure) or 77 (not root, or
 # no netns/corosync/FUSE). The harness's trap tears everything down, also on failure or ^C.
 
@@ -67,7 +70,8 @@ build=$(readlink -f "$build")
 PMXCFS=${PMXCFS:-$build/pmxcfs/pmxcfs}
 CPG_RTT=$build/bench/pmxcfs-cluster/cpg-rtt
 SAVER=$build/bench/pmxcfs-cluster/saver
-for b in "$PMXCFS" "$CPG_RTT" "$SAVER"; do
+MEMFS_CPG=$build/bench/pmxcfs-cluster/memfs-cpg
+for b in "$PMXCFS" "$CPG_RTT" "$SAVER" "$MEMFS_CPG"; do
     if [ ! -x "$b" ]; then
         echo "bench-pmxcfs-cluster: $b not found; build first (ninja -C $build)" >&2
         exit 1
@@ -78,7 +82,7 @@ fail() {
     echo "bench-pmxcfs-cluster: $*" >&2
     local i f
     for ((i = 1; i <= CLUSTER_NODES; i++)); do
-        for f in "$CLUSTER_ROOT/n$i/log/"{pmxcfs,cpg-rtt}.log; do
+        for f in "$CLUSTER_ROOT/n$i/log/"{pmxcfs,cpg-rtt,cpg-memfs,memfs-cpg}.log; do
             [ -s "$f" ] && tail -n 5 "$f" | sed "s|^|# node $i ${f##*/}: |" >&2
         done
     done
@@ -144,11 +148,22 @@ done
 wait_until 10 all_see /etc/pve/nodes/node3/qemu-server || fail "node directories not replicated"
 for i in 2 3; do
     node_start_daemon "$i" cpg-rtt "$CPG_RTT" member || fail "cpg-rtt member on node $i"
+    node_start_daemon "$i" cpg-memfs "$CPG_RTT" --group=bench_memfs member ||
+        fail "cpg-rtt member of bench_memfs on node $i"
 done
+# memfs-cpg mounts once its group has 3 members; default_permissions as pmxcfs's mount, so the
+# kernel sends both the same requests.
+memfs_mnt=$CLUSTER_ROOT/n1/memfs
+mkdir -p "$memfs_mnt"
+node_start_daemon 1 memfs-cpg "$MEMFS_CPG" --group=bench_memfs --members=3 -f \
+    -o default_permissions,fsname=memfs-cpg "$memfs_mnt" || fail "memfs-cpg on node 1"
+wait_until 30 node_exec 1 mountpoint -q "$memfs_mnt" || fail "memfs-cpg did not mount"
+node_exec 1 mkdir "$memfs_mnt/qemu-server" || fail "mkdir on memfs-cpg"
 
 per=$(((count + rounds - 1) / rounds))
 rtt_samples=$CLUSTER_ROOT/rtt.samples
 save_samples=$CLUSTER_ROOT/save.samples
+memfs_samples=$CLUSTER_ROOT/memfs.samples
 rtt_cpu_cs=0 save_cpu_cs=0 save_cpu_cfs=0 one_n=0 one_secs=0
 for ((r = 1; r <= rounds; r++)); do
     c0=$(all_ticks corosync)
@@ -167,8 +182,13 @@ for ((r = 1; r <= rounds; r++)); do
     l=$(grep '^saver ' <<<"$out")
     one_n=$((one_n + $(kv "$l" count)))
     one_secs=$(calc 'a + b' "$one_secs" "$(kv "$l" seconds)")
+
+    out=$(node_exec 1 "$SAVER" --count="$per" --warmup=5 --samples="$memfs_samples" \
+        "$memfs_mnt/qemu-server/101.conf") || fail "saver on memfs-cpg failed"
+    grep '^# [0-9]' <<<"$out" | sed "s/^# /# round $r, memfs-cpg: /"
 done
-for i in 2 3; do node_stop_daemon "$i" cpg-rtt 5; done
+node_stop_daemon 1 memfs-cpg 5
+for i in 2 3; do node_stop_daemon "$i" cpg-rtt 5; node_stop_daemon "$i" cpg-memfs 5; done
 wait_until 5 same_on_3 "$(cfg 1)" || fail "node 3 does not have node 1's last save"
 
 n_rtt=$(wc -l <"$rtt_samples")
@@ -182,6 +202,9 @@ open_p50=$(pct "$save_samples" 2 50)
 write_p50=$(pct "$save_samples" 3 50)
 close_p50=$(pct "$save_samples" 4 50)
 rename_p50=$(pct "$save_samples" 5 50)
+memfs_p50=$(pct "$memfs_samples" 1 50)
+memfs_p99=$(pct "$memfs_samples" 1 99)
+memfs_steps=$(for c in 2 3 4 5; do pct "$memfs_samples" "$c" 50; done)
 
 # ---- (c) pmxcfs, one writer per node ------------------------------------------------------------
 start_at=$(calc 'a/1e6 + 1.0' "${EPOCHREALTIME//[!0-9]/}")
@@ -209,6 +232,7 @@ ratio=$(calc 'a/b' "$save_p50" "$rtt_p50")
 per_op=$(calc 'a/3' "$save_p50")
 ratio_op=$(calc 'a/3/b' "$save_p50" "$rtt_p50")
 ratio_write=$(calc 'a/b' "$write_p50" "$rtt_p50")
+ratio_memfs_op=$(calc 'a/3/b' "$memfs_p50" "$rtt_p50")
 met() { awk -v r="$1" 'BEGIN { exit !(r <= 1.5) }' && echo "met" || echo "NOT met"; }
 tick_us=$(calc '1e6/a' "$(getconf CLK_TCK)")
 commit=$(git -c safe.directory="$src" -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -226,11 +250,19 @@ printf '%-46s %9.0f %9.0f\n' "pmxcfs save of 1 KiB from node 1 (3 ops)" "$save_p
 printf '%-46s %9.0f\n' "  per replicated op (save / 3)" "$per_op"
 printf '%-46s %9.0f %9.0f %9.0f %9.0f\n' "  by syscall: open(O_CREAT) write close rename" \
     "$open_p50" "$write_p50" "$close_p50" "$rename_p50"
+printf '%-46s %9.0f %9.0f\n' "memfs-cpg save (FUSE + 3 round trips, no more)" "$memfs_p50" \
+    "$memfs_p99"
+# shellcheck disable=SC2086 # four numbers
+printf '%-46s %9.0f %9.0f %9.0f %9.0f\n' "  by syscall: open(O_CREAT) write close rename" \
+    $memfs_steps
 printf '%-46s %9.2f   aim <= 1.5: %s\n' "ratio save p50 / CPG p50 (issue #4's aim)" "$ratio" \
     "$(met "$ratio")"
 printf '%-46s %9.2f   aim <= 1.5: %s\n' "ratio (save p50 / 3) / CPG p50, per op" "$ratio_op" \
     "$(met "$ratio_op")"
 printf '%-46s %9.2f\n' "ratio write(2) p50 / CPG p50 (1 op, 1 request)" "$ratio_write"
+printf '%-46s %9.2f   aim <= 1.5: %s\n' "ceiling: (memfs-cpg save p50 / 3) / CPG p50" \
+    "$ratio_memfs_op" "$(met "$ratio_memfs_op")"
+printf '%-46s %9.2f\n' "pmxcfs save p50 / memfs-cpg save p50" "$(calc 'a/b' "$save_p50" "$memfs_p50")"
 printf '%-46s %9s\n' "throughput" "per s"
 printf '%-46s %9.0f\n' "saves, 1 writer (node 1, $one_n sequential)" "$one_rate"
 printf '%-46s %9.0f\n' "saves, 3 writers (1 per node, own file, ${seconds} s)" "$agg"
@@ -242,5 +274,7 @@ echo "3 writers:$per_node"
 echo "A save (open O_CREAT <f>.tmp.<pid>, write 1 KiB, close, rename over <f>) is 3 replicated"
 echo "pmxcfs operations (create, write, rename), each waiting for one CPG round trip: 3 x the"
 echo "round trip is its floor, so the per-op ratio is the one a 1.5x aim can be held to."
+echo "memfs-cpg makes exactly those 3 round trips from the FUSE thread itself and does nothing"
+echo "else: its ratio is the most any FUSE file system replicating over CPG reaches here."
 echo "# total $(($(cluster_now_ms) - t_begin)) ms before cleanup"
 exit 0

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpg-wait.h"
 #include "stats.h"
 
 #define RTT_MAGIC UINT32_C(0x52545431) /* "RTT1" */
@@ -115,24 +116,6 @@ static void on_signal(int sig) {
     stop_requested = 1;
 }
 
-/* Wait up to timeout_ms for the CPG fd, then dispatch everything pending. Returns 0 (also on
- * timeout or signal), or -ENOTCONN if corosync went away. */
-static int dispatch_once(Rtt *r, int fd, int timeout_ms, const sigset_t *waitmask) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000L};
-    int n = ppoll(&p, 1, timeout_ms < 0 ? NULL : &ts, waitmask);
-    if (n < 0)
-        return errno == EINTR ? 0 : -errno;
-    if (n == 0)
-        return 0;
-    if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
-        return -ENOTCONN;
-    cs_error_t e = cpg_dispatch(r->cpg, CS_DISPATCH_ALL);
-    if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
-        return -ENOTCONN;
-    return 0;
-}
-
 static int wait_members(Rtt *r, int fd, const sigset_t *waitmask) {
     uint64_t deadline = now_ns() + (uint64_t) arg_timeout_s * UINT64_C(1000000000);
     while (r->members < arg_members) {
@@ -145,7 +128,7 @@ static int wait_members(Rtt *r, int fd, const sigset_t *waitmask) {
             return -ETIMEDOUT;
         }
         int ms = (int) ((deadline - t) / 1000000u) + 1;
-        int k = dispatch_once(r, fd, ms > 100 ? 100 : ms, waitmask);
+        int k = cpg_wait_dispatch(r->cpg, fd, ms > 100 ? 100 : ms, waitmask);
         if (k < 0)
             return k;
     }
@@ -179,7 +162,7 @@ static int64_t round_trip(Rtt *r, int fd, char *buf, uint64_t seq, const sigset_
             fprintf(stderr, "cpg-rtt: message %" PRIu64 " not delivered\n", seq);
             return -ETIMEDOUT;
         }
-        int k = dispatch_once(r, fd, (int) ((deadline - t) / 1000000u) + 1, waitmask);
+        int k = cpg_wait_dispatch(r->cpg, fd, (int) ((deadline - t) / 1000000u) + 1, waitmask);
         if (k < 0)
             return k;
     }
@@ -237,7 +220,7 @@ finish:
 
 static int member(Rtt *r, int fd, const sigset_t *waitmask) {
     while (!stop_requested) {
-        int k = dispatch_once(r, fd, -1, waitmask);
+        int k = cpg_wait_dispatch(r->cpg, fd, -1, waitmask);
         if (k < 0)
             return k;
     }
@@ -359,16 +342,11 @@ static int run(int argc, char *argv[]) {
     }
     name.length = (uint32_t) strlen(arg_group);
     memcpy(name.value, arg_group, name.length);
-    for (unsigned retry = 0;; retry++) {
-        e = cpg_join(r.cpg, &name);
-        if (e == CS_OK)
-            break;
-        if (e != CS_ERR_TRY_AGAIN || retry >= 100) {
-            fprintf(stderr, "cpg-rtt: cpg_join '%s' failed (%d)\n", arg_group, e);
-            ret = -ENOTCONN;
-            goto finish;
-        }
-        (void) usleep(100 * 1000);
+    e = cpg_join_retry(r.cpg, arg_group);
+    if (e != CS_OK) {
+        fprintf(stderr, "cpg-rtt: cpg_join '%s' failed (%d)\n", arg_group, e);
+        ret = -ENOTCONN;
+        goto finish;
     }
 
     if (do_ping) {

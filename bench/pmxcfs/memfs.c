@@ -8,6 +8,10 @@
  * is its own cost; what memfs spends is the kernel/libfuse round trip it cannot avoid.
  *
  * Usage: memfs [libfuse options] MOUNTPOINT   (e.g. `memfs -f /mnt/x`)
+ *
+ * bench/pmxcfs-cluster/memfs-cpg.c compiles this file with MEMFS_REPLICATE defined: every
+ * mutating operation then first makes one CPG round trip, which gives the cluster bench the
+ * same ceiling for a replicated FUSE file system.
  */
 #define FUSE_USE_VERSION 312
 
@@ -25,6 +29,11 @@
 #include <unistd.h>
 
 #define MAX_SIZE(a, b) ((a) > (b) ? (a) : (b))
+
+/* Replicate a mutating operation before applying it: 0, or a negative errno to return. */
+#ifndef MEMFS_REPLICATE
+#define MEMFS_REPLICATE(op, path, path2, data, len) 0
+#endif
 
 typedef struct Node Node;
 struct Node {
@@ -268,6 +277,9 @@ static int op_readdir(
 }
 
 static int op_mkdir(const char *path, mode_t mode) {
+    int k = MEMFS_REPLICATE('d', path, NULL, NULL, 0);
+    if (k < 0)
+        return k;
     Node *n;
     pthread_mutex_lock(&lock);
     int r = new_node(path, S_IFDIR | (mode & 07777), &n);
@@ -276,6 +288,9 @@ static int op_mkdir(const char *path, mode_t mode) {
 }
 
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
+    int k = MEMFS_REPLICATE('c', path, NULL, NULL, 0);
+    if (k < 0)
+        return k;
     Node *n;
     int r;
     pthread_mutex_lock(&lock);
@@ -294,7 +309,9 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi) {
-    int r = 0;
+    int r = (fi->flags & O_TRUNC) ? MEMFS_REPLICATE('t', path, NULL, NULL, 0) : 0;
+    if (r < 0)
+        return r;
     pthread_mutex_lock(&lock);
     Node *n = find(path);
     if (!n)
@@ -328,6 +345,9 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 
 static int
 op_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
+    int k = MEMFS_REPLICATE('w', path, NULL, buf, size);
+    if (k < 0)
+        return k;
     (void) fi;
     int r;
     pthread_mutex_lock(&lock);
@@ -345,6 +365,9 @@ op_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_
 }
 
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi) {
+    int k = MEMFS_REPLICATE('t', path, NULL, NULL, 0);
+    if (k < 0)
+        return k;
     (void) fi;
     int r;
     pthread_mutex_lock(&lock);
@@ -355,6 +378,9 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi) 
 }
 
 static int op_unlink(const char *path) {
+    int k = MEMFS_REPLICATE('u', path, NULL, NULL, 0);
+    if (k < 0)
+        return k;
     int r = 0;
     pthread_mutex_lock(&lock);
     Node *n = find(path);
@@ -369,6 +395,9 @@ static int op_unlink(const char *path) {
 }
 
 static int op_rmdir(const char *path) {
+    int k = MEMFS_REPLICATE('r', path, NULL, NULL, 0);
+    if (k < 0)
+        return k;
     int r = 0;
     pthread_mutex_lock(&lock);
     Node *n = find(path);
@@ -391,6 +420,9 @@ static int op_rename(const char *from, const char *to, unsigned int flags) {
     int r;
     if (flags & ~(unsigned) RENAME_NOREPLACE)
         return -EINVAL;
+    r = MEMFS_REPLICATE('n', from, to, NULL, 0);
+    if (r < 0)
+        return r;
     pthread_mutex_lock(&lock);
     src = find(from);
     dst = find(to);
@@ -427,6 +459,9 @@ static int op_rename(const char *from, const char *to, unsigned int flags) {
 }
 
 static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi) {
+    int k = MEMFS_REPLICATE('m', path, NULL, NULL, 0);
+    if (k < 0)
+        return k;
     (void) fi;
     int r = 0;
     pthread_mutex_lock(&lock);
