@@ -44,6 +44,7 @@ typedef struct Waiter {
     struct Waiter *next;
     uint64_t count;
     bool done;
+    bool resend; /* done without an outcome: the message was applied nowhere, send it again */
     int result;
     int error;
     const DfsmDone *on_done; /* run by whoever completes the waiter, before the post */
@@ -156,15 +157,16 @@ void dfsm_request_leave(Dfsm *d) {
 
 /* ---- waiters ---------------------------------------------------------------------------- */
 
-/* w is done and unlinked: nobody else touches it. Its writer returns after the post. */
+/* w is done and unlinked: nobody else touches it. Its writer returns (or, for a resend,
+ * sends again) after the post; the outcome callback runs only for a real outcome. */
 static void waiter_wake(Waiter *w) {
-    if (w->on_done)
+    if (w->on_done && !w->resend)
         w->on_done->fn(w->on_done->ctx, w->error ? w->error : w->result);
     sem_post(&w->sem);
 }
 
 /* Mark the waiter of message `count` done and unlink it under the lock, wake it after. */
-static void complete_waiter(Dfsm *d, uint64_t count, int result, int error) {
+static void finish_waiter(Dfsm *d, uint64_t count, bool resend, int result, int error) {
     Waiter *w = NULL;
     pthread_mutex_lock(&d->lock);
     for (Waiter **p = &d->waiters; *p; p = &(*p)->next)
@@ -172,6 +174,7 @@ static void complete_waiter(Dfsm *d, uint64_t count, int result, int error) {
             w = *p;
             *p = w->next;
             w->done = true;
+            w->resend = resend;
             w->result = result;
             w->error = error;
             break;
@@ -179,6 +182,10 @@ static void complete_waiter(Dfsm *d, uint64_t count, int result, int error) {
     pthread_mutex_unlock(&d->lock);
     if (w)
         waiter_wake(w);
+}
+
+static void complete_waiter(Dfsm *d, uint64_t count, int result, int error) {
+    finish_waiter(d, count, false, result, error);
 }
 
 static void fail_all_waiters(Dfsm *d, int error) {
@@ -309,24 +316,47 @@ int dfsm_send_message_sync(
         return r;
     if (sem_init(&w.sem, 0, 0) < 0)
         return -errno;
-    r = send_normal(d, subtype, iov, n_iov, &w);
-    if (r < 0) {
-        bool ran = waiter_settle(d, &w); /* a membership loss may have failed it already */
-        if (ret_done_ran)
-            *ret_done_ran = ran && done;
-        sem_destroy(&w.sem);
-        return ran && w.error ? w.error : r;
+    for (;;) {
+        r = send_normal(d, subtype, iov, n_iov, &w);
+        if (r < 0) {
+            bool ran = waiter_settle(d, &w); /* a membership loss may have failed it already */
+            if (ret_done_ran)
+                *ret_done_ran = ran && done && !w.resend;
+            sem_destroy(&w.sem);
+            return ran && w.error ? w.error : r;
+        }
+        int w_r;
+        while ((w_r = sem_clockwait(&w.sem, CLOCK_MONOTONIC, &deadline)) < 0 && errno == EINTR)
+            ;
+        /* Woken by the post: w is done and unlinked. Timed out: settle the race with a
+         * delivery. */
+        bool completed = w_r == 0 || waiter_settle(d, &w);
+        if (!completed) {
+            sem_destroy(&w.sem);
+            return -ETIMEDOUT;
+        }
+        if (!w.resend)
+            break;
+        /* A membership change dropped it before any node applied it: a known outcome, so
+         * send it again while there is time, or report -EAGAIN. */
+        w.done = w.resend = false;
+        w.result = w.error = 0;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > deadline.tv_sec ||
+            (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
+            sem_destroy(&w.sem);
+            return -EAGAIN;
+        }
+        log_info("%s: a message was dropped by a membership change; sending it again", d->group);
+        if ((r = wait_joined(d, &deadline)) < 0) {
+            sem_destroy(&w.sem);
+            return r;
+        }
     }
-    int w_r;
-    while ((w_r = sem_clockwait(&w.sem, CLOCK_MONOTONIC, &deadline)) < 0 && errno == EINTR)
-        ;
-    /* Woken by the post: w is done and unlinked. Timed out: settle the race with a delivery. */
-    bool completed = w_r == 0 || waiter_settle(d, &w);
     sem_destroy(&w.sem);
     if (ret_done_ran)
-        *ret_done_ran = completed && done;
-    if (!completed)
-        return -ETIMEDOUT;
+        *ret_done_ran = done != NULL;
     if (w.error)
         return w.error;
     *ret_result = w.result;
@@ -382,12 +412,15 @@ static void deliver_now(
         complete_waiter(d, count, result, 0);
 }
 
-static void drop_queue(Dfsm *d, int error) {
+/* Messages queued by a round that did not finish were applied nowhere: every member drops
+ * them at the same point of the total order. Their writers send them again when the group
+ * goes on (resend), or fail with `error`. */
+static void drop_queue(Dfsm *d, bool resend, int error) {
     Queued *q = d->queue;
     while (q) {
         Queued *next = q->next;
         if (is_self(d, q->from))
-            complete_waiter(d, q->count, 0, error);
+            finish_waiter(d, q->count, resend, 0, resend ? 0 : error);
         free(q);
         q = next;
     }
@@ -670,8 +703,9 @@ static void on_confchg(
     if (n_members > MAX_MEMBERS)
         n_members = MAX_MEMBERS;
 
-    /* Whatever a previous round queued was applied nowhere: drop it everywhere. */
-    drop_queue(d, -EAGAIN);
+    /* Whatever a previous round queued was applied nowhere: drop it everywhere; our own
+     * writers send theirs again, into the round this change starts. */
+    drop_queue(d, true, 0);
     reset_round(d);
     d->have_sync_epoch = false;
     d->have_verify_csum = false;
@@ -850,7 +884,7 @@ void dfsm_finalize(Dfsm *d) {
         (void) cpg_finalize(d->cpg);
         d->connected = false;
     }
-    drop_queue(d, -ENOTCONN);
+    drop_queue(d, false, -ENOTCONN);
     reset_round(d);
     fail_all_waiters(d, -ENOTCONN);
     free(d->members);

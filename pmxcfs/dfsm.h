@@ -131,7 +131,9 @@ typedef struct DfsmDone {
  * outcome is known before the timeout, and *ret_done_ran says whether it did.
  * Out of the group, it fails with -ENOTCONN without sending: at once if the connection was
  * lost; if the group was left to resync, it waits and sends as soon as the rejoin succeeds,
- * failing only when the timeout passes first, the join fails or dfsm_shutdown is called. */
+ * failing only when the timeout passes first, the join fails or dfsm_shutdown is called.
+ * A message that a membership change drops unapplied (queued by a sync round that did not
+ * finish) is sent again, until the timeout: then -EAGAIN. */
 int dfsm_send_message_sync(
     Dfsm *d,
     uint16_t subtype,

@@ -197,6 +197,29 @@ start_pmxcfs 3
 check "the killed node resyncs and has the last acknowledged write" \
     eval 'wait_until 20 all_quorate 3 && wait_until 10 same_on stream.cfg v199 3'
 
+# A write queued by a sync round that another membership change ends was applied nowhere: its
+# writer sends it again instead of failing with EAGAIN. Node 3's pmxcfs is frozen and node 2's
+# restarts, so every round waits for node 3's state and node 1's write waits in the queue; it
+# is dropped when node 2 rejoins and again when node 3's pmxcfs dies, then applied.
+p3=$(node_daemon_pid 3 pmxcfs)
+kill -STOP "$p3"
+node_stop_daemon 2 pmxcfs
+start_pmxcfs 2
+node_exec 1 sh -c 'echo queued > /etc/pve/queued.cfg' 2>"$CLUSTER_ROOT/queued.err" &
+queued=$!
+sleep 1.5
+kill -0 "$queued" 2>/dev/null
+waiting=$?
+node_kill_daemon 3 pmxcfs
+node_exec 3 umount -l /etc/pve 2>/dev/null
+wait "$queued"
+rc=$?
+check "a write queued by a round that membership changes end is sent again (waited: $waiting, rc $rc $(cat "$CLUSTER_ROOT/queued.err"))" \
+    eval '[ $waiting = 0 ] && [ $rc = 0 ] && wait_until 10 same_on queued.cfg queued 1 2'
+start_pmxcfs 3
+check "and node 3 has it once it is back" \
+    eval 'wait_until 20 all_quorate 3 && wait_until 10 same_on queued.cfg queued 3'
+
 # Stale database: node 3 offline while others write, then catches up; a deleted DB is rebuilt.
 node_stop_daemon 3 pmxcfs
 node_exec 1 sh -c 'for i in 1 2 3 4 5; do echo "offline $i" > /etc/pve/offline$i.cfg; done; rm /etc/pve/race.cfg'

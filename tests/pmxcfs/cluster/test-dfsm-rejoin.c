@@ -5,7 +5,8 @@
  * that finds the group left on purpose (a resync) waits for the rejoin and gets its delivery's
  * result; a failed rejoin, a rejoin that does not come before the sender's timeout, a
  * shutdown (no rejoin will come), and a connection that was simply lost (corosync gone) all
- * give -ENOTCONN without sending anything.
+ * give -ENOTCONN without sending anything. A message that a membership change drops before
+ * any node applied it is sent again by its writer and applied once.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,7 +29,8 @@
 #include "dfsm.h"
 #include "pve/log.h"
 
-#define SELF_NODEID 7u
+#define SELF_NODEID  7u
+#define OTHER_NODEID 8u /* a second member that never speaks: its round never ends */
 
 /* ---- fake libcpg: one member, multicasts looped back on dispatch ------------------------ */
 
@@ -45,6 +47,7 @@ static struct {
     cpg_model_v1_data_t model;
     void *context;
     bool confchg_pending;
+    bool with_other; /* the next confchg has OTHER_NODEID as a member too */
     Msg *head, *tail;
     atomic_int mcasts;
 } cpg = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -146,9 +149,10 @@ cs_error_t __wrap_cpg_dispatch(cpg_handle_t handle, cs_dispatch_flags_t flags) {
     (void) flags;
     struct cpg_name name = {.length = 1, .value = "t"};
     struct cpg_address self = {.nodeid = SELF_NODEID, .pid = (uint32_t) getpid(), .reason = 0};
+    struct cpg_address members[2] = {self, {.nodeid = OTHER_NODEID, .pid = 4242, .reason = 0}};
     if (cpg.confchg_pending) {
         cpg.confchg_pending = false;
-        cpg.model.cpg_confchg_fn(handle, &name, &self, 1, NULL, 0, &self, 1);
+        cpg.model.cpg_confchg_fn(handle, &name, members, cpg.with_other ? 2 : 1, NULL, 0, &self, 1);
     }
     for (;;) {
         pthread_mutex_lock(&cpg.lock);
@@ -339,6 +343,39 @@ static void test_lost_connection_fails_at_once(void **state) {
     dfsm_free(d);
 }
 
+/* A write delivered during a sync round is queued; if another membership change ends that
+ * round, every member drops it (it was applied nowhere) and the writer sends it again into
+ * the next round, instead of failing with EAGAIN because some other node came or went. */
+static void test_dropped_message_is_sent_again(void **state) {
+    (void) state;
+    Dfsm *d = joined_group();
+    cpg.with_other = true; /* node 8 joins: a round starts that waits for its state */
+    cpg.confchg_pending = true;
+    assert_int_equal(dfsm_dispatch(d), 0);
+    assert_false(dfsm_is_synced(d));
+
+    int applied = atomic_load(&delivered), sent = atomic_load(&cpg.mcasts);
+    Sender s;
+    sender_start(&s, d, 10000);
+    for (int i = 0; i < 400 && atomic_load(&cpg.mcasts) == sent; i++)
+        usleep(5000);
+    assert_int_equal(atomic_load(&cpg.mcasts), sent + 1);
+    assert_int_equal(dfsm_dispatch(d), 0); /* delivered in the round: queued */
+    usleep(100 * 1000);
+    assert_false(atomic_load(&s.finished));
+    assert_int_equal(atomic_load(&delivered), applied);
+
+    cpg.with_other = false; /* node 8 leaves before the round ends */
+    cpg.confchg_pending = true;
+    dispatch_until_finished(d, &s);
+    sender_join(&s);
+    assert_int_equal(s.r, 0);
+    assert_int_equal(s.result, 42);
+    assert_int_equal(atomic_load(&delivered), applied + 1); /* applied once */
+    assert_true(dfsm_is_synced(d));
+    dfsm_free(d);
+}
+
 int main(void) {
     pve_log_set_level(LOG_ERR);
     const struct CMUnitTest tests[] = {
@@ -348,6 +385,7 @@ int main(void) {
         cmocka_unit_test(test_rejoin_too_late),
         cmocka_unit_test(test_shutdown_ends_the_wait),
         cmocka_unit_test(test_lost_connection_fails_at_once),
+        cmocka_unit_test(test_dropped_message_is_sent_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
