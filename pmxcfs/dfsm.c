@@ -321,22 +321,28 @@ int dfsm_send_message_sync(
         if (r < 0) {
             bool ran = waiter_settle(d, &w); /* a membership loss may have failed it already */
             if (ret_done_ran)
-                *ret_done_ran = ran && done && !w.resend;
-            sem_destroy(&w.sem);
-            return ran && w.error ? w.error : r;
+                *ret_done_ran = ran && done;
+            if (ran && w.error)
+                r = w.error;
+            break;
         }
         int w_r;
         while ((w_r = sem_clockwait(&w.sem, CLOCK_MONOTONIC, &deadline)) < 0 && errno == EINTR)
             ;
         /* Woken by the post: w is done and unlinked. Timed out: settle the race with a
          * delivery. */
-        bool completed = w_r == 0 || waiter_settle(d, &w);
-        if (!completed) {
-            sem_destroy(&w.sem);
-            return -ETIMEDOUT;
-        }
-        if (!w.resend)
+        if (w_r < 0 && !waiter_settle(d, &w)) {
+            r = -ETIMEDOUT;
             break;
+        }
+        if (!w.resend) {
+            if (ret_done_ran)
+                *ret_done_ran = done != NULL;
+            r = w.error;
+            if (r == 0)
+                *ret_result = w.result;
+            break;
+        }
         /* A membership change dropped it before any node applied it: a known outcome, so
          * send it again while there is time, or report -EAGAIN. */
         w.done = w.resend = false;
@@ -345,22 +351,15 @@ int dfsm_send_message_sync(
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec > deadline.tv_sec ||
             (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
-            sem_destroy(&w.sem);
-            return -EAGAIN;
+            r = -EAGAIN;
+            break;
         }
         log_info("%s: a message was dropped by a membership change; sending it again", d->group);
-        if ((r = wait_joined(d, &deadline)) < 0) {
-            sem_destroy(&w.sem);
-            return r;
-        }
+        if ((r = wait_joined(d, &deadline)) < 0)
+            break;
     }
     sem_destroy(&w.sem);
-    if (ret_done_ran)
-        *ret_done_ran = done != NULL;
-    if (w.error)
-        return w.error;
-    *ret_result = w.result;
-    return 0;
+    return r;
 }
 
 int dfsm_send_message(Dfsm *d, uint16_t subtype, const struct iovec *iov, size_t n_iov) {
